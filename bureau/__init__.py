@@ -1,0 +1,1 @@
+"""The employment database and its jobs: configuration, schema, demo city, refresh and the CLI."""

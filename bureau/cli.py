@@ -1,0 +1,104 @@
+"""The ``bureau`` command: jobs that write to the employment database."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import pandas as pd
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from bureau.config import safe_url, settings
+from bureau.db import make_engine
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from bureau import demo
+
+    url = args.url or settings().db_url
+    engine = make_engine(url)
+    if args.if_missing:
+        from sqlalchemy import inspect
+
+        if inspect(engine).has_table("area"):
+            with engine.connect() as conn:
+                from bureau.db import row_count
+                from bureau.schema import area
+
+                if row_count(conn, area):
+                    print(f"demo database present at {safe_url(url)}; nothing to do")
+                    return 0
+    until = pd.Period(args.until, freq="M") if args.until else None
+    try:
+        result = demo.build(engine, scale=args.scale, until=until, seed=args.seed, force=args.force)
+    except demo.DemoExists as exc:
+        print(f"bureau demo: {exc}", file=sys.stderr)
+        return 2
+    total = sum(result.rows.values())
+    print(
+        f"demo city written to {safe_url(url)}: {total:,} rows, data cut-off {result.cut_off}, "
+        f"{result.seconds:.1f} s"
+    )
+    for name, n in result.rows.items():
+        print(f"  {name:<28}{n:>12,}")
+    return 0
+
+
+def _cmd_refresh(args: argparse.Namespace) -> int:
+    from bureau import refresh
+
+    engine = make_engine(args.url or settings().db_url)
+    with engine.begin() as conn:
+        rows = refresh.refresh(conn)
+    print(f"aggregates refreshed: {rows:,} rows")
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from bureau.db import upgrade
+
+    url = args.url or settings().db_url
+    upgrade(make_engine(url))
+    print(f"schema at the newest migration in {safe_url(url)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and documentation)."""
+    parser = argparse.ArgumentParser(prog="bureau", description="Jobs for the employment bureau dashboard.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="build the synthetic demo city (Wuhan) into the database")
+    demo.add_argument("--scale", choices=["tiny", "small", "large"], default="small")
+    demo.add_argument("--until", help="last month of data, YYYY-MM (default: the last full month)")
+    demo.add_argument("--seed", type=int, default=20190101)
+    demo.add_argument("--force", action="store_true", help="replace data already in the database")
+    demo.add_argument(
+        "--if-missing", action="store_true", help="do nothing when the database already has data"
+    )
+    demo.set_defaults(func=_cmd_demo)
+    ref = sub.add_parser("refresh", help="rebuild the monthly aggregates from the records")
+    ref.set_defaults(func=_cmd_refresh)
+    mig = sub.add_parser("migrate", help="create or upgrade the schema (Alembic)")
+    mig.set_defaults(func=_cmd_migrate)
+    for p in (demo, ref, mig):
+        p.add_argument(
+            "--url", help="SQLAlchemy URL (default: EMPLOYMENT_DB_URL, secrets.toml, or the demo file)"
+        )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``bureau`` console command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except OperationalError as exc:
+        print(f"bureau: cannot reach the database ({exc.orig}). Check EMPLOYMENT_DB_URL.", file=sys.stderr)
+        return 3
+    except SQLAlchemyError as exc:
+        print(f"bureau: database error: {exc}", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""``bureau demo``: build the synthetic demo city (Wuhan's 13 districts) into the configured database.
+
+Deterministic for a given seed, scale and cut-off month. Written in one transaction: a failure leaves the
+database as it was.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, delete, insert
+
+from bureau import demo_city, demo_funds, geo, refresh, schema
+from bureau import demo_records as rec
+from bureau.db import bulk_insert, row_count, upgrade
+from bureau.indicators import INDICATORS
+
+SCALES = {"tiny": 0.02, "small": 1.0, "large": 4.0}
+FIRST_YEAR = 2019
+SEED = 20190101
+
+
+class DemoExists(RuntimeError):
+    """The database already holds data; ``--force`` replaces it."""
+
+
+@dataclass
+class DemoResult:
+    rows: dict[str, int]
+    cut_off: date
+    seconds: float
+
+
+def last_full_month(today: date | None = None) -> pd.Period:
+    """The latest month that has ended before ``today``."""
+    return pd.Period(today or date.today(), freq="M") - 1
+
+
+def build(
+    engine: Engine,
+    scale: str = "small",
+    until: pd.Period | None = None,
+    seed: int = SEED,
+    force: bool = False,
+) -> DemoResult:
+    """Create the schema if needed and fill it with the demo city; returns rows written per table."""
+    started = time.perf_counter()
+    upgrade(engine)
+    until = until or last_full_month()
+    tables = generate(scale, until, seed)
+    with engine.begin() as conn:
+        if row_count(conn, schema.area) and not force:
+            raise DemoExists("the database already holds data; use --force to replace it with the demo city")
+        for table in reversed(schema.metadata.sorted_tables):
+            conn.execute(delete(table))
+        rows = {}
+        for table in schema.metadata.sorted_tables:
+            frame = tables.get(table.name)
+            if frame is not None:
+                rows[table.name] = _write(conn, table, frame)
+        cut_off = until.end_time.date()
+        conn.execute(
+            insert(schema.data_load).values(
+                kind="demo",
+                started_at=datetime.now(),
+                finished_at=datetime.now(),
+                rows=sum(rows.values()),
+                cut_off=cut_off,
+                synthetic=True,
+                note=f"synthetic demo city, scale={scale}, seed={seed}",
+            )
+        )
+        refresh.refresh(conn)
+    return DemoResult(rows, cut_off, time.perf_counter() - started)
+
+
+def _write(conn, table, frame: pd.DataFrame) -> int:  # type: ignore[no-untyped-def]
+    cols = [c.name for c in table.columns if c.name in frame.columns]
+    data = frame[cols].astype(object).where(frame[cols].notna(), None)
+    return bulk_insert(conn, table, cols, data.itertuples(index=False, name=None))
+
+
+def generate(scale: str, until: pd.Period, seed: int) -> dict[str, pd.DataFrame]:
+    """Every table of the demo city as DataFrames (no database needed)."""
+    factor = SCALES[scale]
+    rng = np.random.default_rng(seed)
+    districts = geo.load_districts()
+    grid = geo.population_grid(districts, rng)
+    streets = geo.streets(districts, grid, rng)
+    areas = demo_city.area_rows(districts, streets, grid, rng)
+    months = rec.Months(pd.period_range(f"{FIRST_YEAR}-01", until, freq="M"))
+    years = range(FIRST_YEAR, until.year + 1)
+    street_rows = areas[areas["level"] == "street"]
+    pop = grid.groupby("street_code")["population"].sum().reindex(street_rows["area_code"]).to_numpy()
+    st = rec.StreetFrame(
+        street_rows["area_code"].to_numpy(),
+        street_rows["district_code"].to_numpy(),
+        pop,
+        (street_rows["zone"] == "central").to_numpy(),
+    )
+    effect = district_effects(rng, [d.code for d in districts], years)
+    records = person_records(rng, st, months, effect, factor, until)
+    out: dict[str, pd.DataFrame] = {
+        "area": areas,
+        "population_cell": grid,
+        "service_point": demo_city.service_points(areas, grid, rng),
+        "indicator": pd.DataFrame([dict(i._asdict(), sort_order=n) for n, i in enumerate(INDICATORS)]),
+        "area_year": demo_city.area_years(areas, grid, years, rng, rec.LABOUR_FORCE_SHARE * factor),
+    }
+    out.update(records)
+    out.update(demo_funds.fund_tables(rng, st, months, records, out["area_year"], factor))
+    out["target"] = demo_funds.targets(rng, records, out, effect, months)
+    out["reported_monthly"] = demo_funds.reported(records, out["startup_loan"], months)
+    return out
+
+
+def district_effects(rng: np.random.Generator, codes: list[str], years: range) -> pd.DataFrame:
+    """Each district's hiring performance per year: a persistent part and a yearly wobble (1.0 = as planned)."""
+    persistent = rng.normal(0.0, 0.06, len(codes))
+    yearly = rng.normal(0.0, 0.05, (len(codes), len(years)))
+    return pd.DataFrame(1.0 + persistent[:, None] + yearly, index=codes, columns=list(years)).clip(0.75, 1.25)
+
+
+def person_records(
+    rng: np.random.Generator,
+    st: rec.StreetFrame,
+    months: rec.Months,
+    effect: pd.DataFrame,
+    factor: float,
+    until: pd.Period,
+) -> dict[str, pd.DataFrame]:
+    """Persons, unemployment spells, employment events and training records."""
+    cut_off = np.datetime64(until.end_time.date(), "D")
+    burn_in = rec.Months(pd.period_range(f"{FIRST_YEAR - 1}-01", until, freq="M"))
+    spells = rec.unemployment_spells(rng, st, burn_in, cut_off, factor)
+    spells["person_id"] = np.arange(1, len(spells) + 1)
+    first_day = np.datetime64(f"{FIRST_YEAR}-01-01")
+    reemployed = spells[
+        spells["ended_on"].notna() & (spells["ended_on"] >= first_day) & (rng.random(len(spells)) < 0.68)
+    ]
+    reemp = pd.DataFrame(
+        {
+            "person_id": reemployed["person_id"],
+            "street": reemployed["street"],
+            "event_date": reemployed["ended_on"].to_numpy().astype("datetime64[D]"),
+            "kind": "urban_new",
+            "group_code": np.where(reemployed["difficulty"], "difficulty", "registered_unemployed"),
+        }
+    )
+    hires = rec.hiring_records(rng, st, months, effect, factor)
+    hires = pd.concat([hires, december_spike(rng, hires, st, months)], ignore_index=True)
+    hires["person_id"] = np.arange(len(spells) + 1, len(spells) + 1 + len(hires))
+    hires["event_date"] = rec.random_days(rng, months.periods, hires["month_index"].to_numpy())
+    events = pd.concat([reemp, hires.drop(columns="month_index")], ignore_index=True)
+    events = events.sort_values(["event_date", "person_id"], kind="stable").reset_index(drop=True)
+    events["event_id"] = np.arange(1, len(events) + 1)
+    events["employment_type"] = rng.choice(
+        ["enterprise", "self_employed", "flexible", "public_welfare"], len(events), p=[0.62, 0.12, 0.22, 0.04]
+    )
+    training = training_records(rng, st, months, factor, int(events["person_id"].max()))
+    persons = person_table(rng, st, spells, hires, training)
+    return {
+        "person": persons,
+        "unemployment_spell": _with_codes(st, spells.rename(columns={"person_id": "person_id"})).assign(
+            spell_id=lambda f: np.arange(1, len(f) + 1),
+            registered_on=lambda f: rec.iso(f["registered_on"].to_numpy().astype("datetime64[D]")),
+            ended_on=lambda f: rec.iso(f["ended_on"].to_numpy().astype("datetime64[D]")),
+            difficulty=lambda f: f["difficulty"].astype(int),
+        ),
+        "employment_event": _with_codes(st, events).assign(
+            event_date=lambda f: rec.iso(f["event_date"].to_numpy())
+        ),
+        "training_record": _with_codes(st, training),
+    }
+
+
+def december_spike(
+    rng: np.random.Generator, hires: pd.DataFrame, st: rec.StreetFrame, months: rec.Months
+) -> pd.DataFrame:
+    """A year-end push in Caidian in the last complete December: an outlier for the data checks to find."""
+    decembers = np.flatnonzero(months.months == 12)
+    if decembers.size == 0:
+        return hires.iloc[0:0]
+    m = decembers[-1]
+    base = hires[
+        (hires["month_index"] == m)
+        & (st.district[hires["street"].to_numpy()] == "420114")
+        & (hires["group_code"] == "other")
+    ]
+    return base.sample(frac=1.6, replace=True, random_state=int(rng.integers(1 << 30)))
+
+
+def training_records(
+    rng: np.random.Generator, st: rec.StreetFrame, months: rec.Months, factor: float, first_id: int
+) -> pd.DataFrame:
+    season = np.array([0.5, 0.4, 1.2, 1.3, 1.2, 1.1, 0.8, 0.8, 1.2, 1.3, 1.2, 1.0])[months.months - 1]
+    season = np.where(months.years == 2020, season * rec.SHOCK_2020_HIRING[months.months - 1], season)
+    s_idx, m_idx = rec.monthly_draws(rng, st, months, np.full(len(st.codes), 0.0055 * factor), season)
+    return pd.DataFrame(
+        {
+            "training_id": np.arange(1, s_idx.size + 1),
+            "person_id": np.arange(first_id + 1, first_id + 1 + s_idx.size),
+            "street": s_idx,
+            "completed_on": rec.iso(rec.random_days(rng, months.periods, m_idx)),
+            "course": rng.choice(
+                ["electrician", "elder_care", "e_commerce", "cook", "childcare", "welding", "it_skills"],
+                s_idx.size,
+            ),
+            "subsidy_yuan": rng.choice([800.0, 1200.0, 1600.0, 2000.0], s_idx.size),
+        }
+    )
+
+
+def person_table(
+    rng: np.random.Generator,
+    st: rec.StreetFrame,
+    spells: pd.DataFrame,
+    hires: pd.DataFrame,
+    training: pd.DataFrame,
+) -> pd.DataFrame:
+    frame = pd.concat(
+        [spells[["person_id", "street"]], hires[["person_id", "street"]], training[["person_id", "street"]]],
+        ignore_index=True,
+    )
+    n = len(frame)
+    frame["birth_year"] = np.clip(rng.normal(1985, 11, n).astype(int), 1958, 2006)
+    grads = np.isin(frame["person_id"].to_numpy(), hires.loc[hires["group_code"] == "graduate", "person_id"])
+    frame.loc[grads, "birth_year"] = rng.integers(1997, 2005, grads.sum())
+    frame["sex"] = rng.choice(["F", "M"], n)
+    frame["education"] = rng.choice(
+        ["junior", "senior", "vocational", "college", "bachelor", "master"],
+        n,
+        p=[0.18, 0.22, 0.2, 0.18, 0.18, 0.04],
+    )
+    frame.loc[grads, "education"] = "bachelor"
+    return _with_codes(st, frame)
+
+
+def _with_codes(st: rec.StreetFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    idx = frame["street"].to_numpy()
+    return frame.assign(street_code=st.codes[idx], district_code=st.district[idx]).drop(columns="street")
