@@ -1,0 +1,328 @@
+"""``forecast``: model choice by an in-sample rolling-origin backtest, calibrated intervals, fallbacks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from . import models as M
+from ._prep import SEASON, Prepared, from_periods, infer_bounds, prepare, seasonal_fill, seasonal_scale
+
+VERSION = "forecasting-1.0.0"
+
+MIN_TRAIN = 3 * SEASON  # ETS with seasonality needs two full seasons; one more keeps its fit stable
+MAX_TRAIN = 15 * SEASON  # older years add fit time but little about today's labour market
+# A single model must beat the combination by this margin to replace it: three origins are a noisy
+# judge, and on real unemployment series the combination was the most accurate on average.
+COMBO_MARGIN = 0.95
+
+
+@dataclass
+class Plan:
+    """What ``forecast`` decided, in scaled units."""
+
+    mean: np.ndarray
+    sd: np.ndarray
+    model: str
+    reason: str
+    factors: dict[float, float] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+    interval_method: str = "model"
+    resid: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def _estimate_shift(x: np.ndarray, step: np.ndarray) -> float:
+    """Size of a level shift at the first month of ``step``, net of trend and season.
+
+    Year-on-year changes that straddle the shift contain it; those just before do not.
+    """
+    t0 = int(np.argmax(step > 0))
+    n = len(x)
+    if t0 >= 2 * SEASON and n - t0 >= 1:
+        yoy = x[SEASON:] - x[:-SEASON]  # yoy[i] = x[i+12] - x[i]
+        across = yoy[t0 - SEASON : min(t0, n - SEASON)]
+        before = yoy[t0 - 2 * SEASON : t0 - SEASON]
+        return float(np.median(across) - np.median(before))
+    d = np.diff(x)
+    return float(d[t0 - 1] - np.median(d)) if t0 >= 1 else 0.0
+
+
+def model_data(values: np.ndarray, shock: np.ndarray, steps: np.ndarray) -> M.ModelData:
+    """Build the filled (ETS/Theta) and raw-with-NaN (SARIMAX) views of one training window."""
+    missing = ~np.isfinite(values) | shock
+    filled = seasonal_fill(values, missing)
+    keep = [j for j in range(steps.shape[1]) if 0 < steps[:, j].sum() < len(values)]
+    steps = steps[:, keep]
+    for j in range(steps.shape[1]):
+        # Put earlier months on the new definition's level so the forecast continues from it.
+        filled = filled + _estimate_shift(filled, steps[:, j]) * (1.0 - steps[:, j])
+    raw = np.where(missing, np.nan, values)
+    return M.ModelData(filled=filled, raw=raw, steps=steps)
+
+
+def _origins(n: int, h: int, n_origins: int) -> tuple[int, list[int]]:
+    """Inner origins (training lengths) and backtest horizon, all inside the training data."""
+    hb = min(h, n - MIN_TRAIN)
+    if hb < 1 or n_origins < 1:
+        return 0, []
+    for step in (hb, max(1, hb // 2), max(1, hb // 4)):
+        origins = [n - hb - step * k for k in range(n_origins)]
+        origins = [o for o in origins if o >= MIN_TRAIN]
+        if len(origins) >= min(n_origins, 2):
+            return hb, sorted(origins)
+    return hb, [n - hb]
+
+
+def _fit_members(names: Sequence[str], d: M.ModelData, h: int, failed: dict[str, str]) -> dict[str, M.Fit]:
+    fits: dict[str, M.Fit] = {}
+    lo, hi = np.nanmin(d.filled), np.nanmax(d.filled)
+    span = max(hi - lo, 1e-9 + 0.1 * abs(hi))
+    for name in names:
+        if name in failed:
+            continue
+        try:
+            f = M.run(name, d, h)
+        except Exception as exc:  # a failing model is dropped and reported, never fatal
+            failed[name] = f"{type(exc).__name__}: {exc}"[:200]
+            continue
+        # Guard against the silent blow-ups / collapses seen with statsmodels on odd data.
+        if np.any(f.mean > hi + 3 * span) or np.any(f.mean < lo - 3 * span):
+            failed[name] = "forecast left three data ranges around the history (blow-up)"
+            continue
+        fits[name] = f
+    return fits
+
+
+def _with_combo(fits: dict[str, M.Fit]) -> dict[str, M.Fit]:
+    members = [fits[k] for k in M.SEASONAL_MODELS if k in fits]
+    if len(members) >= 2:
+        fits = dict(fits)
+        fits[M.COMBO] = M.combine(members)
+    return fits
+
+
+def select_and_fit(
+    values: np.ndarray,
+    shock: np.ndarray,
+    steps: np.ndarray,
+    h: int,
+    levels: Sequence[float],
+    n_origins: int = 3,
+    candidates: Sequence[str] = ("snaive", *M.SEASONAL_MODELS),
+) -> Plan:
+    """Rolling-origin backtest inside the data, pick/combine, refit on all data, calibrate intervals."""
+    n = len(values)
+    hb, origins = _origins(n, h, n_origins)
+    scale = seasonal_scale(seasonal_fill(values, ~np.isfinite(values) | shock)) or 1.0
+    failed: dict[str, str] = {}
+    errs: dict[str, list[np.ndarray]] = {}
+    sds: dict[str, list[np.ndarray]] = {}
+    for o in origins:
+        d = model_data(values[:o], shock[:o], steps[:o])
+        fits = _with_combo(_fit_members(candidates, d, hb, failed))
+        actual = values[o : o + hb]
+        valid = np.isfinite(actual) & ~shock[o : o + hb]
+        for name, f in fits.items():
+            errs.setdefault(name, []).append(np.where(valid, actual - f.mean, np.nan))
+            sds.setdefault(name, []).append(f.sd)
+    scores = {k: float(np.nanmean(np.abs(np.concatenate(v)))) / scale for k, v in errs.items()}
+    scores = {k: v for k, v in scores.items() if np.isfinite(v) and len(errs[k]) == len(origins)}
+    notes = [f"{k} dropped: {v}" for k, v in failed.items()]
+    d_full = model_data(values, shock, steps)
+    if not scores:
+        plan = _theta_only(d_full, h, failed)
+        plan.reason = "; ".join([plan.reason, *notes])
+        return plan
+    ranked = sorted(scores, key=scores.__getitem__)
+    best = ranked[0]
+    if best != M.COMBO and M.COMBO in scores and scores[M.COMBO] * COMBO_MARGIN <= scores[best]:
+        best = M.COMBO
+    # snaive wins ties: it is the simplest and exact on purely seasonal data.
+    if "snaive" in scores and scores["snaive"] <= scores[best] * (1 + 1e-9):
+        best = "snaive"
+    for choice in [best, *[r for r in ranked if r != best]]:
+        members = list(M.SEASONAL_MODELS) if choice == M.COMBO else [choice]
+        final = _fit_members(members, d_full, h, failed)
+        if choice == M.COMBO and len(final) >= 2:
+            fit = M.combine(list(final.values()))
+            members = list(final)
+        elif choice in final:
+            fit = final[choice]
+        else:
+            continue
+        e = np.concatenate(errs[choice])
+        s = np.concatenate(sds[choice])
+        factors, method = _calibrate(e, s, levels)
+        label = "combination(" + "+".join(members) + ")" if choice == M.COMBO else choice
+        score_txt = ", ".join(f"{k} {v:.2f}" for k, v in sorted(scores.items(), key=lambda kv: kv[1]))
+        why = (
+            f"chosen by a rolling-origin backtest inside the training data ({len(origins)} origins, "
+            f"horizons 1-{hb}); MASE: {score_txt}"
+        )
+        if choice != ranked[0]:
+            why += f"; {choice} preferred over {ranked[0]} (combination within 5% or simpler model tied)"
+            if choice not in (M.COMBO, "snaive"):
+                why += f" after {ranked[0]} failed to refit"
+        return Plan(fit.mean, fit.sd, label, "; ".join([why, *notes]), factors, scores, method, fit.resid)
+    plan = _theta_only(d_full, h, failed)
+    plan.reason = "; ".join([plan.reason, *notes])
+    return plan
+
+
+def _calibrate(e: np.ndarray, sd: np.ndarray, levels: Sequence[float]) -> tuple[dict[float, float], str]:
+    """Widen the model's own intervals where its standardised backtest errors show under-coverage."""
+    ok = np.isfinite(e) & (sd > 0)
+    r = np.abs(e[ok]) / sd[ok]
+    if r.size < 8:
+        return {lv: 1.0 for lv in levels}, "model's own intervals (too few backtest errors to calibrate)"
+    factors = {lv: max(1.0, float(np.quantile(r, lv / 100)) / float(norm.ppf(0.5 + lv / 200))) for lv in levels}
+    method = (
+        f"model's own interval widths scaled by empirical quantiles of {r.size} standardised backtest "
+        "errors where they under-covered (factors " + ", ".join(f"{lv:g}%: {f:.2f}" for lv, f in factors.items())
+    ) + ")"
+    return factors, method
+
+
+def _theta_only(d: M.ModelData, h: int, failed: dict[str, str]) -> Plan:
+    fits = _fit_members(["theta"], d, h, failed)
+    if "theta" in fits:
+        f = fits["theta"]
+        return Plan(f.mean, f.sd, "theta", "too little data to backtest; Theta (best-calibrated own intervals)",
+                    resid=f.resid)
+    f = M.run("snaive", d, h)
+    return Plan(f.mean, f.sd, "snaive", "too little data to backtest and Theta failed; seasonal naive",
+                resid=f.resid)
+
+
+def _fallback(values: np.ndarray, shock: np.ndarray, steps: np.ndarray, h: int) -> Plan | None:
+    """Cases where model selection would be meaningless or fragile; ``None`` means 'no fallback'."""
+    obs = values[np.isfinite(values)]
+    n = len(values)
+    if np.ptp(obs) <= 1e-12 * max(1.0, float(np.abs(obs).max())):
+        kind = "all-zero" if np.all(obs == 0) else "constant"
+        return Plan(np.full(h, obs[-1]), np.zeros(h), "naive", f"{kind} series: the value repeats; no spread "
+                    "was ever observed, so intervals have zero width")
+    d = model_data(values, shock, steps)
+    if np.mean(obs == 0) > 0.5:
+        f = M.run("mean", d, h)
+        return Plan(f.mean, f.sd, "mean", "mostly zeros (intermittent counts): recent 12-month average",
+                    resid=f.resid)
+    if n < 2 * SEASON:
+        name = "naive"
+        if n >= 6:
+            hb = max(1, min(h, n // 3))
+            errs = {}
+            for cand in ("naive", "drift"):
+                dd = model_data(values[: n - hb], shock[: n - hb], steps[: n - hb])
+                a = values[n - hb :]
+                errs[cand] = float(np.nanmean(np.abs(a - M.run(cand, dd, hb).mean)))
+            name = min(errs, key=errs.__getitem__)
+        f = M.run(name, d, h)
+        return Plan(f.mean, f.sd, name, f"short series ({n} months < 2 seasons): {name} with random-walk "
+                    "intervals; seasonal models need at least 24 months", resid=f.resid)
+    if seasonal_scale(d.filled) <= 1e-9 * max(1.0, float(np.abs(obs).mean())):
+        f = M.run("snaive", d, h)
+        return Plan(f.mean, f.sd, "snaive", "the series repeats exactly every 12 months: seasonal naive is exact",
+                    resid=f.resid)
+    return None
+
+
+def _level_name(lv: float) -> str:
+    return f"{lv:g}"
+
+
+def forecast(
+    y: pd.Series,
+    horizon: int,
+    levels: Iterable[float] = (80, 95),
+    events: Iterable[Any] | None = None,
+    bounds: Sequence[float | None] | None = None,
+    *,
+    n_origins: int = 3,
+    candidates: Sequence[str] = ("snaive", *M.SEASONAL_MODELS),
+) -> pd.DataFrame:
+    """Forecast a monthly series ``horizon`` months ahead with calibrated prediction intervals.
+
+    ``y`` has a monthly DatetimeIndex or PeriodIndex (gaps and NaNs allowed). ``events`` lists known
+    breaks as ``(start, end, label[, "shock"|"level_shift"])``. ``bounds`` are physical limits, e.g.
+    ``(0, None)`` for counts, ``(0, 100)`` for rates in percent; by default non-negative data stay
+    non-negative. Returns columns ``mean, lo_<L>, hi_<L>`` per level, indexed by the months after the
+    last observation in the input's index type; ``.attrs`` holds ``model``, ``reason`` and ``version``.
+    """
+    if int(horizon) < 1:
+        raise ValueError("horizon must be at least 1")
+    h = int(horizon)
+    lv = [float(x) for x in levels]
+    if any(not 0 < x < 100 for x in lv):
+        raise ValueError("levels must be percentages strictly between 0 and 100")
+    prep = prepare(y, events)
+    lo_b, hi_b = infer_bounds(prep.values, bounds)
+    plan, prep_used = _plan(prep, h, lv, n_origins, candidates)
+    return _to_frame(plan, prep_used, h, lv, (lo_b, hi_b))
+
+
+def _plan(
+    prep: Prepared, h: int, lv: list[float], n_origins: int, candidates: Sequence[str]
+) -> tuple[Plan, Prepared]:
+    notes = list(prep.notes)
+    if prep.n > MAX_TRAIN:
+        cut = prep.n - MAX_TRAIN
+        prep = Prepared(prep.values[cut:], prep.index[cut:], prep.kind, prep.name, prep.tz, prep.events,
+                        prep.shock_mask[cut:], prep.steps[cut:], notes)
+        notes.append(f"only the last {MAX_TRAIN} months used (older ones add fit time, little signal)")
+    obs = prep.values[np.isfinite(prep.values)]
+    scale = float(np.mean(np.abs(obs))) or 1.0
+    x = prep.values / scale
+    plan = _fallback(x, prep.shock_mask, prep.steps, h)
+    if plan is None:
+        plan = select_and_fit(x, prep.shock_mask, prep.steps, h, lv, n_origins, candidates)
+    else:
+        plan.reason = "fallback: " + plan.reason
+    plan.mean = plan.mean * scale
+    plan.sd = plan.sd * scale
+    plan.resid = plan.resid * scale
+    if notes:
+        plan.reason = plan.reason + "; data: " + "; ".join(notes)
+    return plan, prep
+
+
+def _to_frame(plan: Plan, prep: Prepared, h: int, lv: list[float], bounds: tuple[float, float]) -> pd.DataFrame:
+    lo_b, hi_b = bounds
+    future = pd.period_range(prep.index[-1] + 1, periods=h, freq="M")
+    index = from_periods(future, prep.kind, prep.tz, getattr(prep.index, "name", None))
+    out = {"mean": np.clip(plan.mean, lo_b, hi_b)}
+    clipped = bool(np.any(out["mean"] != plan.mean))
+    prev = np.zeros(h)
+    for level in sorted(lv):
+        z = float(norm.ppf(0.5 + level / 200))
+        half = np.maximum(plan.sd * z * plan.factors.get(level, 1.0), prev)  # nested intervals
+        prev = half
+        lo, hi = np.clip(plan.mean - half, lo_b, hi_b), np.clip(plan.mean + half, lo_b, hi_b)
+        clipped |= bool(np.any(lo != plan.mean - half) or np.any(hi != plan.mean + half))
+        out[f"lo_{_level_name(level)}"], out[f"hi_{_level_name(level)}"] = lo, hi
+    cols = ["mean"] + [f"{s}_{_level_name(level)}" for level in lv for s in ("lo", "hi")]
+    df = pd.DataFrame(out, index=index)[cols]
+    # Anything non-finite left at this point is a bug; fail soft to the last value rather than show NaN.
+    if not np.isfinite(df.to_numpy()).all():
+        last = float(prep.values[np.isfinite(prep.values)][-1])
+        df = df.fillna(last).replace([np.inf, -np.inf], last)
+        plan.reason += "; non-finite output replaced by the last value"
+    event_notes = [n for n in plan.reason.split("; ") if n.startswith(("shock", "level shift"))]
+    df.attrs = {
+        "model": plan.model,
+        "reason": plan.reason + ("; clipped to physical bounds" if clipped else ""),
+        "version": VERSION,
+        "interval_method": plan.interval_method,
+        "calibration": {_level_name(k): round(v, 4) for k, v in plan.factors.items()},
+        "scores": {k: round(v, 4) for k, v in plan.scores.items()},
+        "events": event_notes,
+        "bounds": (None if np.isinf(lo_b) else lo_b, None if np.isinf(hi_b) else hi_b),
+        "last_observation": str(prep.index[-1]),
+        "residuals": [float(v) for v in plan.resid[-MAX_TRAIN:]],
+    }
+    return df

@@ -1,0 +1,168 @@
+"""Base models. Each returns a point forecast, its own forecast s.d. and in-sample residuals.
+
+All inputs are already divided by the training mean: statsmodels SARIMAX silently returned near-zero
+forecasts on unscaled series with levels ~150,000, and scaling fixed every case we saw.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from ._prep import SEASON
+
+SEASONAL_MODELS = ("ets", "sarima", "theta")
+COMBO = "combo"
+
+
+@dataclass
+class ModelData:
+    """One training window in the forms the models need."""
+
+    filled: np.ndarray  # no NaN: gaps/shocks seasonally interpolated, level shifts removed
+    raw: np.ndarray  # NaN at gaps and shock months (SARIMAX treats them as missing observations)
+    steps: np.ndarray  # (n, k) level-shift dummies for SARIMAX
+
+
+@dataclass
+class Fit:
+    """Forecast of one model on one window."""
+
+    mean: np.ndarray
+    sd: np.ndarray
+    resid: np.ndarray
+
+
+def _sd_from(resid: np.ndarray) -> float:
+    r = resid[np.isfinite(resid)]
+    return float(np.sqrt(np.mean(r**2))) if r.size else 0.0
+
+
+def snaive(d: ModelData, h: int, m: int = SEASON) -> Fit:
+    """Seasonal naive: the value of the same month last year; s.d. grows with completed years."""
+    y = d.filled
+    if len(y) <= m:
+        return naive(d, h)
+    k = np.arange(h)
+    mean = y[len(y) - m + (k % m)]
+    resid = np.concatenate([np.full(m, np.nan), y[m:] - y[:-m]])
+    sd = _sd_from(resid) * np.sqrt(k // m + 1)
+    return Fit(mean, sd, resid)
+
+
+def naive(d: ModelData, h: int) -> Fit:
+    """Random walk: the last value; s.d. grows with the square root of the horizon."""
+    y = d.filled
+    resid = np.concatenate([[np.nan], np.diff(y)])
+    return Fit(np.full(h, y[-1]), _sd_from(resid) * np.sqrt(np.arange(1, h + 1)), resid)
+
+
+def drift(d: ModelData, h: int) -> Fit:
+    """Random walk with drift: the line through the first and last values, extended."""
+    y = d.filled
+    n = len(y)
+    if n < 3:
+        return naive(d, h)
+    slope = (y[-1] - y[0]) / (n - 1)
+    k = np.arange(1, h + 1)
+    resid = np.concatenate([[np.nan], np.diff(y) - slope])
+    sd = _sd_from(resid) * np.sqrt(k * (1 + k / (n - 1)))
+    return Fit(y[-1] + slope * k, sd, resid)
+
+
+def mean_model(d: ModelData, h: int) -> Fit:
+    """Recent average (last 12 months at most): for mostly-zero, intermittent counts."""
+    y = d.filled[-SEASON:]
+    resid = d.filled - y.mean()
+    sd = float(np.std(y, ddof=1)) * np.sqrt(1 + 1 / len(y)) if len(y) > 1 else 0.0
+    return Fit(np.full(h, y.mean()), np.full(h, sd), resid)
+
+
+def ets(d: ModelData, h: int) -> Fit:
+    """statsmodels ETSModel, additive error, damped additive trend, additive seasonality."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    y = pd.Series(d.filled)
+    seasonal = "add" if len(y) >= 2 * SEASON + 2 else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mod = ETSModel(
+            y,
+            error="add",
+            trend="add",
+            damped_trend=True,
+            seasonal=seasonal,
+            seasonal_periods=SEASON if seasonal else None,
+        )
+        res = mod.fit(disp=False, maxiter=200)
+        pred = res.get_prediction(start=len(y), end=len(y) + h - 1)
+        mean = np.asarray(pred.predicted_mean, float)
+        sd = np.sqrt(np.maximum(np.asarray(pred.forecast_variance, float), 0.0))
+    return Fit(mean, sd, np.asarray(res.resid, float))
+
+
+def sarima(d: ModelData, h: int) -> Fit:
+    """statsmodels SARIMAX airline model (0,1,1)(0,1,1)12 with level-shift dummies as regressors.
+
+    The airline model is a robust default for monthly labour series and fits in ~0.1 s; an order search
+    would multiply the fit time without a clear gain on short windows.
+    """
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    exog = d.steps if d.steps.shape[1] else None
+    future = np.repeat(d.steps[-1:], h, axis=0) if exog is not None else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mod = SARIMAX(d.raw, exog=exog, order=(0, 1, 1), seasonal_order=(0, 1, 1, SEASON))
+        res = mod.fit(disp=False, maxiter=100)
+        fc = res.get_forecast(h, exog=future)
+        mean = np.asarray(fc.predicted_mean, float)
+        sd = np.asarray(fc.se_mean, float)
+    resid = np.asarray(res.resid, float).copy()
+    resid[: SEASON + 1] = np.nan  # the diffuse start makes the first d + D*s residuals meaningless
+    return Fit(mean, sd, resid)
+
+
+def theta(d: ModelData, h: int) -> Fit:
+    """statsmodels ThetaModel (seasonality tested and removed automatically); best-calibrated intervals."""
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    y = pd.Series(d.filled)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # Multiplicative deseasonalisation needs strictly positive data; fall back to additive otherwise.
+        method = "auto" if np.all(y > 0) else "additive"
+        res = ThetaModel(y, period=SEASON, method=method).fit()
+        mean = np.asarray(res.forecast(h), float)
+        pi = res.prediction_intervals(h, alpha=0.2)
+    sd = (np.asarray(pi["upper"], float) - np.asarray(pi["lower"], float)) / (2 * norm.ppf(0.9))
+    # ThetaModel exposes no in-sample residuals; NaN tells callers to use another member's.
+    return Fit(mean, sd, np.full(len(d.filled), np.nan))
+
+
+MODELS = {"snaive": snaive, "naive": naive, "drift": drift, "mean": mean_model, "ets": ets}
+MODELS.update({"sarima": sarima, "theta": theta})
+
+
+def run(name: str, d: ModelData, h: int) -> Fit:
+    """Fit one model by name; raise if its output is not finite so the caller can drop it."""
+    fit = MODELS[name](d, h)
+    if not (np.all(np.isfinite(fit.mean)) and np.all(np.isfinite(fit.sd))):
+        raise FloatingPointError(f"{name} produced a non-finite forecast")
+    return fit
+
+
+def combine(fits: list[Fit]) -> Fit:
+    """Equal-weight combination; s.d. is the mean of the members' (conservative: assumes correlation 1)."""
+    mean = np.mean([f.mean for f in fits], axis=0)
+    sd = np.mean([f.sd for f in fits], axis=0)
+    k = min(len(f.resid) for f in fits)
+    stack = np.vstack([f.resid[len(f.resid) - k :] for f in fits])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # all-NaN columns (e.g. the differencing start) stay NaN
+        resid = np.nanmean(stack, axis=0)
+    return Fit(mean, sd, resid)
