@@ -5,7 +5,15 @@ Pure computation on pandas DataFrames (WGS84 lon/lat degrees); no UI, no databas
 
 from .coverage import coverage, station_load, summarise
 from .exact import site_exact
-from .geo import LocalProjection, gcj02_to_wgs84, geodesic_m, haversine_m, out_of_china, wgs84_to_gcj02
+from .geo import (
+    LocalProjection,
+    gcj02_to_wgs84,
+    geodesic_m,
+    haversine_m,
+    out_of_china,
+    to_wgs84,
+    wgs84_to_gcj02,
+)
 from .incremental import CoverageModel
 from .network import RoadNetwork, network_coverage, roads_from_geojson, synthetic_road_grid
 from .siting import site_new_points
@@ -26,5 +34,6 @@ __all__ = [
     "station_load",
     "summarise",
     "synthetic_road_grid",
+    "to_wgs84",
     "wgs84_to_gcj02",
 ]

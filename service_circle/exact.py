@@ -19,7 +19,7 @@ def _merge_identical_columns(a: sparse.csr_matrix, w: np.ndarray) -> tuple[spars
     Columns are fingerprinted by two random-weighted sums of their row indices; distinct sets
     collide with probability ~2^-100, so in practice the merge is exact.
     """
-    pattern = sparse.csc_matrix((np.ones_like(a.data), a.indices, a.indptr), shape=a.shape)
+    pattern = sparse.csr_matrix((np.ones_like(a.data), a.indices, a.indptr), shape=a.shape).tocsc()
     keep = np.flatnonzero(np.diff(pattern.indptr) > 0)  # unreachable cells cannot enter the objective
     pattern = pattern[:, keep]
     rng = np.random.default_rng(12345)

@@ -57,12 +57,14 @@ def coverage_matrix(cand_xy: FloatArray, cell_xy: FloatArray, cell_radius: Float
     return mat
 
 
-def _aggregate(xy: FloatArray, w: FloatArray, radius: FloatArray, size_m: float) -> tuple[FloatArray, ...]:
+def _aggregate(
+    xy: FloatArray, w: FloatArray, radius: FloatArray, size_m: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Sum cells into ``size_m`` squares (kept apart by radius), at their people-weighted centroid."""
     key = np.column_stack([np.floor(xy[:, 0] / size_m), np.floor(xy[:, 1] / size_m), radius])
     _, inv = np.unique(key, axis=0, return_inverse=True)
     inv = inv.ravel()
-    ww = np.bincount(inv, weights=w)
+    ww = np.asarray(np.bincount(inv, weights=w), dtype=float)
     cx = np.bincount(inv, weights=w * xy[:, 0]) / ww
     cy = np.bincount(inv, weights=w * xy[:, 1]) / ww
     rr = np.zeros(len(ww))

@@ -63,3 +63,18 @@ def test_haversine_close_to_geodesic() -> None:
     d_h = haversine_m(114.0, 30.0, 115.0, 31.0)
     d_g = geodesic_m(114.0, 30.0, 115.0, 31.0)
     assert abs(d_h - d_g) / d_g < 0.005
+
+
+def test_to_wgs84_frames() -> None:
+    import pandas as pd
+
+    from service_circle import to_wgs84
+
+    g_lon, g_lat = wgs84_to_gcj02(np.array([114.3055]), np.array([30.5928]))
+    frame = pd.DataFrame({"lon": g_lon, "lat": g_lat, "name": ["Wuhan"]})
+    out = to_wgs84(frame, "GCJ-02")
+    assert out["lon"].iloc[0] == pytest.approx(114.3055, abs=1e-8) and out["name"].iloc[0] == "Wuhan"
+    assert frame["lon"].iloc[0] == g_lon[0]  # input not modified
+    assert to_wgs84(frame) is frame
+    with pytest.raises(ValueError):
+        to_wgs84(frame, "bd09")
