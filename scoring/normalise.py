@@ -1,9 +1,10 @@
 """Normalisation of raw indicator values onto a common scale, respecting direction.
 
 All methods ignore missing values (NaN stays NaN) and compute their statistics over the districts
-that have a value.  "Relative" methods (min-max, z-score, rank, fracmax) compare districts with
-each other, so a column where every district has the same value carries no information: it maps to
-100 for everyone (not NaN), so the indicator neither helps nor hurts anybody.
+that have a value.  "Relative" methods (min-max, rank, fracmax) compare districts with each other,
+so a column where every district has the same value carries no information: it maps to 100 for
+everyone (not NaN), so the indicator neither helps nor hurts anybody.  A constant column's z-score is
+0 (everybody is at the mean), which keeps the z-score monotone in each district's own value.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ def _zscore(x: np.ndarray, higher: bool) -> np.ndarray:
     # Sample standard deviation (ddof=1), as R's sd() used by COINr's n_zscore.
     sd = float(np.std(present, ddof=1)) if present.size > 1 else 0.0
     if sd == 0.0:
-        return np.where(np.isnan(x), np.nan, CONSTANT_VALUE)
+        # Everyone is at the mean, z = 0.  (100, the 0–100 methods' constant value, would make a
+        # district that catches up with the others jump from -0.7 to 100 and back to +0.7 when it
+        # overtakes them: a non-monotone score.)
+        return np.where(np.isnan(x), np.nan, 0.0)
     z = (x - present.mean()) / sd
     return z if higher else -z
 
@@ -151,8 +155,8 @@ def normalise(
 
     Returns
     -------
-    Same type, shape and index as ``values``; bigger is always better.  A relative method applied to
-    a constant column gives 100 for every district.
+    Same type, shape and index as ``values``; bigger is always better.  A constant column gives 100
+    for every district (0 for ``zscore``: everybody is at the mean), never NaN.
     """
     if isinstance(values, pd.Series):
         col = str(values.name)
