@@ -1,5 +1,29 @@
-"""Monthly unemployment forecasts with honest intervals (no UI, no database)."""
+"""Monthly unemployment forecasts with honest intervals (no UI, no database).
 
+Public API: ``forecast``, ``backtest``, ``accuracy_summary``, ``describe_accuracy``, ``prob_above``,
+``reconcile``, ``choose_reconciliation``, ``forecast_many``. See docs/forecasting.md.
+"""
+
+from ._prep import Event
 from .core import VERSION, forecast
+from .evaluate import accuracy_summary, backtest, describe_accuracy, format_number, horizon_band
+from .hierarchy import choose_reconciliation, forecast_many
+from .probability import prob_above
+from .reconcile import reconcile, residuals_from_forecasts, shrink_covariance
 
-__all__ = ["VERSION", "forecast"]
+__all__ = [
+    "VERSION",
+    "Event",
+    "accuracy_summary",
+    "backtest",
+    "choose_reconciliation",
+    "describe_accuracy",
+    "forecast",
+    "forecast_many",
+    "format_number",
+    "horizon_band",
+    "prob_above",
+    "reconcile",
+    "residuals_from_forecasts",
+    "shrink_covariance",
+]

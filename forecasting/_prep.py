@@ -53,7 +53,11 @@ def to_periods(index: pd.Index) -> tuple[pd.PeriodIndex, str, Any]:
         index = pd.DatetimeIndex(pd.to_datetime(index))
     tz = index.tz
     naive = index.tz_localize(None) if tz is not None else index
-    kind = "me" if len(naive) and bool(naive.is_month_end.all()) and not bool(naive.is_month_start.all()) else "ms"
+    kind = (
+        "me"
+        if len(naive) and bool(naive.is_month_end.all()) and not bool(naive.is_month_start.all())
+        else "ms"
+    )
     return naive.to_period("M"), kind, tz
 
 

@@ -15,6 +15,7 @@ from ._prep import SEASON, Prepared, from_periods, infer_bounds, prepare, season
 
 VERSION = "forecasting-1.0.0"
 
+DEFAULT_CANDIDATES = ("snaive", *M.SEASONAL_MODELS, M.COMBO)
 MIN_TRAIN = 3 * SEASON  # ETS with seasonality needs two full seasons; one more keeps its fit stable
 MAX_TRAIN = 15 * SEASON  # older years add fit time but little about today's labour market
 # A single model must beat the combination by this margin to replace it: three origins are a noisy
@@ -113,10 +114,16 @@ def select_and_fit(
     h: int,
     levels: Sequence[float],
     n_origins: int = 3,
-    candidates: Sequence[str] = ("snaive", *M.SEASONAL_MODELS),
+    candidates: Sequence[str] = DEFAULT_CANDIDATES,
 ) -> Plan:
-    """Rolling-origin backtest inside the data, pick/combine, refit on all data, calibrate intervals."""
+    """Rolling-origin backtest inside the data, pick/combine, refit on all data, calibrate intervals.
+
+    ``candidates`` may include ``"combo"`` (equal-weight ETS+SARIMA+Theta); a single name forces it.
+    """
     n = len(values)
+    fit_names = [c for c in candidates if c != M.COMBO]
+    if M.COMBO in candidates:
+        fit_names += [m for m in M.SEASONAL_MODELS if m not in fit_names]
     hb, origins = _origins(n, h, n_origins)
     scale = seasonal_scale(seasonal_fill(values, ~np.isfinite(values) | shock)) or 1.0
     failed: dict[str, str] = {}
@@ -124,7 +131,8 @@ def select_and_fit(
     sds: dict[str, list[np.ndarray]] = {}
     for o in origins:
         d = model_data(values[:o], shock[:o], steps[:o])
-        fits = _with_combo(_fit_members(candidates, d, hb, failed))
+        fits = _fit_members(fit_names, d, hb, failed)
+        fits = {k: v for k, v in _with_combo(fits).items() if k in candidates}
         actual = values[o : o + hb]
         valid = np.isfinite(actual) & ~shock[o : o + hb]
         for name, f in fits.items():
@@ -170,7 +178,7 @@ def select_and_fit(
                 why += f" after {ranked[0]} failed to refit"
         return Plan(fit.mean, fit.sd, label, "; ".join([why, *notes]), factors, scores, method, fit.resid)
     plan = _theta_only(d_full, h, failed)
-    plan.reason = "; ".join([plan.reason, *notes])
+    plan.reason = "; ".join(["every candidate failed to refit", plan.reason, *notes])
     return plan
 
 
@@ -180,10 +188,13 @@ def _calibrate(e: np.ndarray, sd: np.ndarray, levels: Sequence[float]) -> tuple[
     r = np.abs(e[ok]) / sd[ok]
     if r.size < 8:
         return {lv: 1.0 for lv in levels}, "model's own intervals (too few backtest errors to calibrate)"
-    factors = {lv: max(1.0, float(np.quantile(r, lv / 100)) / float(norm.ppf(0.5 + lv / 200))) for lv in levels}
+    factors = {
+        lv: max(1.0, float(np.quantile(r, lv / 100)) / float(norm.ppf(0.5 + lv / 200))) for lv in levels
+    }
     method = (
         f"model's own interval widths scaled by empirical quantiles of {r.size} standardised backtest "
-        "errors where they under-covered (factors " + ", ".join(f"{lv:g}%: {f:.2f}" for lv, f in factors.items())
+        "errors where they under-covered (factors "
+        + ", ".join(f"{lv:g}%: {f:.2f}" for lv, f in factors.items())
     ) + ")"
     return factors, method
 
@@ -192,26 +203,40 @@ def _theta_only(d: M.ModelData, h: int, failed: dict[str, str]) -> Plan:
     fits = _fit_members(["theta"], d, h, failed)
     if "theta" in fits:
         f = fits["theta"]
-        return Plan(f.mean, f.sd, "theta", "too little data to backtest; Theta (best-calibrated own intervals)",
-                    resid=f.resid)
+        return Plan(
+            f.mean,
+            f.sd,
+            "theta",
+            "too little data to backtest; Theta (best-calibrated own intervals)",
+            resid=f.resid,
+        )
     f = M.run("snaive", d, h)
-    return Plan(f.mean, f.sd, "snaive", "too little data to backtest and Theta failed; seasonal naive",
-                resid=f.resid)
+    return Plan(
+        f.mean, f.sd, "snaive", "too little data to backtest and Theta failed; seasonal naive", resid=f.resid
+    )
 
 
 def _fallback(values: np.ndarray, shock: np.ndarray, steps: np.ndarray, h: int) -> Plan | None:
     """Cases where model selection would be meaningless or fragile; ``None`` means 'no fallback'."""
     obs = values[np.isfinite(values)]
     n = len(values)
+    if n < 2:
+        return Plan(np.full(h, obs[-1]), np.zeros(h), "naive", "short series (1 month): the last value, no "
+                    "spread observed yet so intervals have zero width")
     if np.ptp(obs) <= 1e-12 * max(1.0, float(np.abs(obs).max())):
         kind = "all-zero" if np.all(obs == 0) else "constant"
-        return Plan(np.full(h, obs[-1]), np.zeros(h), "naive", f"{kind} series: the value repeats; no spread "
-                    "was ever observed, so intervals have zero width")
+        return Plan(
+            np.full(h, obs[-1]),
+            np.zeros(h),
+            "naive",
+            f"{kind} series: the value repeats; no spread was ever observed, so intervals have zero width",
+        )
     d = model_data(values, shock, steps)
     if np.mean(obs == 0) > 0.5:
         f = M.run("mean", d, h)
-        return Plan(f.mean, f.sd, "mean", "mostly zeros (intermittent counts): recent 12-month average",
-                    resid=f.resid)
+        return Plan(
+            f.mean, f.sd, "mean", "mostly zeros (intermittent counts): recent 12-month average", resid=f.resid
+        )
     if n < 2 * SEASON:
         name = "naive"
         if n >= 6:
@@ -223,12 +248,23 @@ def _fallback(values: np.ndarray, shock: np.ndarray, steps: np.ndarray, h: int) 
                 errs[cand] = float(np.nanmean(np.abs(a - M.run(cand, dd, hb).mean)))
             name = min(errs, key=errs.__getitem__)
         f = M.run(name, d, h)
-        return Plan(f.mean, f.sd, name, f"short series ({n} months < 2 seasons): {name} with random-walk "
-                    "intervals; seasonal models need at least 24 months", resid=f.resid)
+        return Plan(
+            f.mean,
+            f.sd,
+            name,
+            f"short series ({n} months < 2 seasons): {name} with random-walk "
+            "intervals; seasonal models need at least 24 months",
+            resid=f.resid,
+        )
     if seasonal_scale(d.filled) <= 1e-9 * max(1.0, float(np.abs(obs).mean())):
         f = M.run("snaive", d, h)
-        return Plan(f.mean, f.sd, "snaive", "the series repeats exactly every 12 months: seasonal naive is exact",
-                    resid=f.resid)
+        return Plan(
+            f.mean,
+            f.sd,
+            "snaive",
+            "the series repeats exactly every 12 months: seasonal naive is exact",
+            resid=f.resid,
+        )
     return None
 
 
@@ -244,7 +280,7 @@ def forecast(
     bounds: Sequence[float | None] | None = None,
     *,
     n_origins: int = 3,
-    candidates: Sequence[str] = ("snaive", *M.SEASONAL_MODELS),
+    candidates: Sequence[str] = DEFAULT_CANDIDATES,
 ) -> pd.DataFrame:
     """Forecast a monthly series ``horizon`` months ahead with calibrated prediction intervals.
 
@@ -272,8 +308,17 @@ def _plan(
     notes = list(prep.notes)
     if prep.n > MAX_TRAIN:
         cut = prep.n - MAX_TRAIN
-        prep = Prepared(prep.values[cut:], prep.index[cut:], prep.kind, prep.name, prep.tz, prep.events,
-                        prep.shock_mask[cut:], prep.steps[cut:], notes)
+        prep = Prepared(
+            prep.values[cut:],
+            prep.index[cut:],
+            prep.kind,
+            prep.name,
+            prep.tz,
+            prep.events,
+            prep.shock_mask[cut:],
+            prep.steps[cut:],
+            notes,
+        )
         notes.append(f"only the last {MAX_TRAIN} months used (older ones add fit time, little signal)")
     obs = prep.values[np.isfinite(prep.values)]
     scale = float(np.mean(np.abs(obs))) or 1.0
@@ -283,6 +328,7 @@ def _plan(
         plan = select_and_fit(x, prep.shock_mask, prep.steps, h, lv, n_origins, candidates)
     else:
         plan.reason = "fallback: " + plan.reason
+        plan.interval_method = "the fallback model's own intervals (no backtest)"
     plan.mean = plan.mean * scale
     plan.sd = plan.sd * scale
     plan.resid = plan.resid * scale
@@ -291,7 +337,9 @@ def _plan(
     return plan, prep
 
 
-def _to_frame(plan: Plan, prep: Prepared, h: int, lv: list[float], bounds: tuple[float, float]) -> pd.DataFrame:
+def _to_frame(
+    plan: Plan, prep: Prepared, h: int, lv: list[float], bounds: tuple[float, float]
+) -> pd.DataFrame:
     lo_b, hi_b = bounds
     future = pd.period_range(prep.index[-1] + 1, periods=h, freq="M")
     index = from_periods(future, prep.kind, prep.tz, getattr(prep.index, "name", None))
@@ -312,7 +360,7 @@ def _to_frame(plan: Plan, prep: Prepared, h: int, lv: list[float], bounds: tuple
         last = float(prep.values[np.isfinite(prep.values)][-1])
         df = df.fillna(last).replace([np.inf, -np.inf], last)
         plan.reason += "; non-finite output replaced by the last value"
-    event_notes = [n for n in plan.reason.split("; ") if n.startswith(("shock", "level shift"))]
+    event_notes = [n for n in prep.notes if n.startswith(("shock", "level shift"))]
     df.attrs = {
         "model": plan.model,
         "reason": plan.reason + ("; clipped to physical bounds" if clipped else ""),
