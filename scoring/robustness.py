@@ -273,7 +273,8 @@ def sensitivity(
     -------
     pandas.DataFrame
         In input order: ``area_code, rank_nominal, max_abs_shift, rank_shift`` (signed, positive =
-        falls), ``rank_at_max``, ``driver`` (scenario label, ``"none"`` if nothing moves it),
+        falls), ``rank_at_max``, ``driver`` (scenario label; ``"none"`` if nothing moves it, ``"unscored"``
+        for a district without a score),
         ``kind`` and ``code``.  Ties between scenarios go to the first in scenario order (weights in
         scheme order, down before up; then normalisations; then aggregation).
     """
@@ -284,9 +285,11 @@ def sensitivity(
     order = pd.unique(long[AREA])
     picked = long.loc[long.groupby(AREA, sort=False)["_key"].idxmax()]
     picked = picked.set_index(AREA).loc[order].reset_index()
-    still = picked["max_abs_shift"].fillna(0) == 0
+    unscored = picked["max_abs_shift"].isna()
+    still = picked["max_abs_shift"] == 0
+    picked["driver"] = picked["scenario"]
     picked.loc[still, ["driver", "kind", "code"]] = ["none", "none", None]
-    picked.loc[~still, "driver"] = picked.loc[~still, "scenario"]
+    picked.loc[unscored, ["driver", "kind", "code"]] = ["unscored", "none", None]
     return picked[
         [AREA, "rank_nominal", "max_abs_shift", "rank_shift", "rank", "driver", "kind", "code"]
     ].rename(columns={"rank": "rank_at_max"})
