@@ -51,10 +51,11 @@ def build(
     started = time.perf_counter()
     upgrade(engine)
     until = until or last_full_month()
-    tables = generate(scale, until, seed)
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         if row_count(conn, schema.area) and not force:
             raise DemoExists("the database already holds data; use --force to replace it with the demo city")
+    tables = generate(scale, until, seed)
+    with engine.begin() as conn:
         for table in reversed(schema.metadata.sorted_tables):
             conn.execute(delete(table))
         rows = {}
@@ -191,7 +192,7 @@ def december_spike(
         & (st.district[hires["street"].to_numpy()] == "420114")
         & (hires["group_code"] == "other")
     ]
-    return base.sample(frac=1.6, replace=True, random_state=int(rng.integers(1 << 30)))
+    return base.sample(frac=2.2, replace=True, random_state=int(rng.integers(1 << 30)))
 
 
 def training_records(

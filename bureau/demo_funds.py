@@ -263,7 +263,7 @@ def targets(
         base_year = max(year - 1, int(months.years.min()))
         for code in FLOW_TARGETS:
             step = 10_000.0 if code == "startup_loans_issued" else 10.0
-            for d, zone in zones.items():
+            for d in zones.index:
                 base = float(d_year.get((d, code, base_year), 0.0)) / float(effect.loc[d, base_year])
                 total = round(base * rng.uniform(1.02, 1.07) / step) * step
                 if total <= 0:
@@ -318,7 +318,7 @@ def reported(records: dict[str, pd.DataFrame], loans: pd.DataFrame, months: rec.
         & (frame["district_code"] == "420113")
         & (frame["indicator_code"] == "urban_new_employment")
     )
-    frame.loc[bad, "value"] = np.round(frame.loc[bad, "value"] * 1.27)
+    frame.loc[bad, "value"] = np.round(frame.loc[bad, "value"] * 1.27 + 12)
     ends = pd.PeriodIndex(
         pd.Period(year=y, month=m, freq="M") for y, m in zip(frame["year"], frame["month"], strict=True)
     ).end_time

@@ -1,0 +1,36 @@
+"""The employment bureau dashboard: routing, language and the frame shared by every page."""
+
+import streamlit as st
+
+from bureau.config import settings
+from i18n import t
+
+st.set_page_config(page_title="就业局驾驶舱 · Employment bureau", page_icon=":material/work:", layout="wide")
+
+with st.sidebar:
+    st.selectbox(
+        "语言 / Language",
+        ["zh", "en"],
+        index=0 if settings().language == "zh" else 1,
+        key="lang",
+        format_func=lambda v: {"zh": "中文", "en": "English"}[v],
+        bind="query-params",
+    )
+lang = st.session_state.get("lang") or settings().language
+
+PAGES = [
+    ("pages/overview.py", "page_overview", ":material/dashboard:"),
+    ("pages/targets.py", "page_targets", ":material/flag:"),
+    ("pages/funds.py", "page_funds", ":material/account_balance:"),
+    ("pages/service_circle.py", "page_circle", ":material/share_location:"),
+    ("pages/forecasts.py", "page_forecasts", ":material/trending_up:"),
+    ("pages/explore.py", "page_explore", ":material/query_stats:"),
+    ("pages/data.py", "page_data", ":material/database:"),
+]
+nav = st.navigation(
+    [
+        st.Page(path, title=t(key, lang), icon=icon, default=(i == 0), url_path=path[6:-3])
+        for i, (path, key, icon) in enumerate(PAGES)
+    ]
+)
+nav.run()

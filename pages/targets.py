@@ -1,0 +1,414 @@
+"""Targets: which districts are on pace, and why not (就业目标责任制)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from adjustment import DRIVERS, expected_attainment, peer_groups
+from bureau.config import settings
+from i18n import fmt_int, fmt_month, fmt_pct, fmt_yuan, t
+from queries import checks, meta, targets
+from queries.adjustment import adjustment_panel
+from ui import charts
+from ui.common import Ctx, download_csv, query, run_page
+
+STATUS_ICON = {"green": "🟢", "yellow": "🟡", "red": "🔴"}
+
+
+def select_district(codes_key: str, selection_key: str) -> None:
+    """Selection callback for the ranking table and the map: make the picked district the drill-down."""
+    state = st.session_state.get(selection_key)
+    codes = st.session_state.get(codes_key, [])
+    if state is None:
+        return
+    rows = getattr(state.selection, "rows", None)
+    if rows:
+        st.session_state["district"] = codes[rows[0]]
+        return
+    objects = getattr(state.selection, "objects", {}) or {}
+    picked = objects.get("areas") or []
+    if picked:
+        st.session_state["district"] = picked[0].get("area_code", "")
+
+
+def fmt_value(value: float, unit: str, lang: str) -> str:
+    """A figure in its unit: persons, yuan, a rate in percent, or done / not done."""
+    if unit == "yuan":
+        return fmt_yuan(value, lang)
+    if unit == "pct":
+        return f"{value:.2f}%"
+    if unit == "yes_no":
+        return t("done" if value >= 1 else "not_done", lang)
+    return fmt_int(value, lang)
+
+
+def filters(ctx: Ctx) -> dict:
+    """Year, month, indicator, district and pace, all in the URL so a link reproduces the view."""
+    years = query(meta.years_available)
+    inds = query(meta.indicators, "target")
+    districts = query(meta.areas, "district")
+    name_col = "name_zh" if ctx.lang == "zh" else "name_en"
+    ind_names = dict(zip(inds["code"], inds[name_col], strict=True))
+    d_names = dict(zip(districts["area_code"], districts[name_col], strict=True))
+    cols = st.columns([1, 1, 2, 2, 1.4])
+    year = cols[0].selectbox(ctx.t("year"), years, key="year", bind="query-params")
+    months = query(meta.months_available, year) or [12]
+    month = cols[1].selectbox(ctx.t("month"), months, index=len(months) - 1, key="month", bind="query-params")
+    indicator = cols[2].selectbox(
+        ctx.t("indicator"), list(ind_names), format_func=ind_names.get, key="indicator", bind="query-params"
+    )
+    district = cols[3].selectbox(
+        ctx.t("district_drill"),
+        ["", *d_names],
+        key="district",
+        bind="query-params",
+        format_func=lambda c: d_names.get(c, ctx.t("all_districts")),
+    )
+    pace = (
+        cols[4].segmented_control(
+            ctx.t("pace_line"),
+            ["linear", "seasonal"],
+            default="linear",
+            key="pace",
+            format_func=lambda p: ctx.t(f"pace_{p}"),
+            bind="query-params",
+        )
+        or "linear"
+    )
+    with st.expander(ctx.t("status_rules")):
+        margin = st.slider(
+            ctx.t("yellow_margin"), 0.0, 15.0, settings().yellow_margin_pp, 0.5, key="tg_margin"
+        )
+        st.caption(ctx.t("status_rules_text", margin=margin, cushion=settings().control_cushion_pp))
+    return dict(
+        year=year,
+        month=month,
+        indicator=indicator,
+        district=district,
+        pace=pace,
+        margin=margin,
+        ind_names=ind_names,
+        d_names=d_names,
+        name_col=name_col,
+    )
+
+
+def headline(ctx: Ctx, f: dict, table: pd.DataFrame) -> None:
+    row = table[table["indicator_code"] == f["indicator"]]
+    counts = row["status"].value_counts()
+    c = st.columns(4)
+    for col, status in zip(c[:3], ("green", "yellow", "red"), strict=True):
+        col.metric(f"{STATUS_ICON[status]} {ctx.t('status_' + status)}", int(counts.get(status, 0)))
+    if not row.empty and row["direction"].iloc[0] not in ("control", "yes_no"):
+        total_t, total_a = row["target"].sum(), row["actual"].sum()
+        c[3].metric(
+            ctx.t("city_completion"),
+            fmt_pct(total_a / total_t),
+            delta=f"{(total_a / total_t - row['time_elapsed_progress'].iloc[0]) * 100:+.1f} pp",
+            help=ctx.t("city_completion_help"),
+        )
+
+
+def ranking_table(ctx: Ctx, f: dict, table: pd.DataFrame) -> pd.DataFrame:
+    row = table[table["indicator_code"] == f["indicator"]].sort_values("rank").reset_index(drop=True)
+    unit = row["unit"].iloc[0] if not row.empty else "persons"
+    arrow = row["rank_change"].map(
+        lambda v: "—" if pd.isna(v) or v == 0 else (f"▲{int(v)}" if v > 0 else f"▼{-int(v)}")
+    )
+    shown = pd.DataFrame(
+        {
+            ctx.t("col_rank"): row["rank"],
+            ctx.t("col_area"): row[f["name_col"]],
+            ctx.t("col_zone"): row["zone"].map(lambda z: ctx.t(f"zone_{z}")),
+            ctx.t("col_target"): [fmt_value(v, unit, ctx.lang) for v in row["target"]],
+            ctx.t("col_actual"): [fmt_value(v, unit, ctx.lang) for v in row["actual"]],
+            ctx.t("col_completion"): row["completion_rate"],
+            ctx.t("col_progress"): row["time_elapsed_progress"],
+            ctx.t("col_gap"): row["pace_gap"],
+            ctx.t("col_margin"): row["margin_pp"],
+            ctx.t("col_status"): row["status"].map(lambda s: f"{STATUS_ICON[s]} {ctx.t('status_' + s)}"),
+            ctx.t("col_peer_rank"): row["peer_rank"],
+            ctx.t("col_rank_change"): arrow,
+        }
+    )
+    if row["direction"].isin(["control", "yes_no"]).all():
+        shown = shown.drop(columns=[ctx.t("col_completion"), ctx.t("col_progress"), ctx.t("col_gap")])
+    if not row["direction"].eq("control").any():
+        shown = shown.drop(columns=[ctx.t("col_margin")])
+    st.session_state["tg_codes"] = list(row["area_code"])
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        key="tg_table",
+        on_select=lambda: select_district("tg_codes", "tg_table"),
+        selection_mode="single-row",
+        column_config={
+            ctx.t("col_completion"): st.column_config.ProgressColumn(
+                format="percent", min_value=0, max_value=1.2
+            ),
+            ctx.t("col_progress"): st.column_config.NumberColumn(format="percent"),
+            ctx.t("col_gap"): st.column_config.NumberColumn(format="%.0f", help=ctx.t("col_gap_help")),
+            ctx.t("col_margin"): st.column_config.NumberColumn(
+                format="%.2f pp", help=ctx.t("col_margin_help")
+            ),
+        },
+    )
+    st.caption(ctx.t("select_row_hint"))
+    return row
+
+
+def heat_and_map(ctx: Ctx, f: dict, table: pd.DataFrame) -> None:
+    left, right = st.columns([3, 2])
+    heat = table.assign(
+        area=table[f["name_col"]],
+        indicator=table["indicator_code"].map(f["ind_names"]),
+        label=[
+            fmt_pct(c, 0)
+            if d not in ("control", "yes_no")
+            else (f"{m:+.2f}" if d == "control" else t("done" if a >= 1 else "not_done", ctx.lang))
+            for c, d, m, a in zip(
+                table["completion_rate"], table["direction"], table["margin_pp"], table["actual"], strict=True
+            )
+        ],
+        status_text=table["status"].map(lambda s: ctx.t("status_" + s)),
+    )
+    left.subheader(ctx.t("heat_table"))
+    left.altair_chart(charts.heat_table(heat, {"status": ctx.t("col_status")}), width="stretch")
+    right.subheader(ctx.t("status_map"))
+    row = table[table["indicator_code"] == f["indicator"]]
+    status = row[["area_code", "status"]].assign(
+        name=row[f["name_col"]],
+        completion=[fmt_pct(c) for c in row["completion_rate"]],
+        status_text=row["status"].map(lambda s: ctx.t("status_" + s)),
+    )
+    deck = charts.status_map(
+        query(meta.boundaries, "district"),
+        status,
+        "<b>{name}</b><br/>{status_text} · {completion}",
+        tile_url=settings().tile_url,
+    )
+    right.pydeck_chart(
+        deck,
+        on_select=lambda: select_district("tg_codes", "tg_map"),
+        selection_mode="single-object",
+        key="tg_map",
+        height=420,
+    )
+    right.caption(ctx.t("map_hint"))
+
+
+def drill_down(ctx: Ctx, f: dict) -> None:
+    code = f["district"]
+    st.header(ctx.t("drill_title", district=f["d_names"][code]))
+    streets = query(
+        targets.attainment,
+        f["year"],
+        f["month"],
+        level="street",
+        parent_code=code,
+        pace=f["pace"],
+        yellow_margin_pp=f["margin"],
+        control_cushion_pp=settings().control_cushion_pp,
+    )
+    st.subheader(ctx.t("streets"))
+    srow = streets[streets["indicator_code"] == f["indicator"]].sort_values("rank")
+    unit = srow["unit"].iloc[0] if not srow.empty else "persons"
+    street_table = pd.DataFrame(
+        {
+            ctx.t("col_rank"): srow["rank"],
+            ctx.t("col_area"): srow[f["name_col"]],
+            ctx.t("col_target"): [fmt_value(v, unit, ctx.lang) for v in srow["target"]],
+            ctx.t("col_actual"): [fmt_value(v, unit, ctx.lang) for v in srow["actual"]],
+            ctx.t("col_completion"): srow["completion_rate"],
+            ctx.t("col_progress"): srow["time_elapsed_progress"],
+            ctx.t("col_gap"): srow["pace_gap"],
+            ctx.t("col_status"): srow["status"].map(lambda s: f"{STATUS_ICON[s]} {ctx.t('status_' + s)}"),
+        }
+    )
+    st.dataframe(
+        street_table,
+        hide_index=True,
+        width="stretch",
+        key="tg_streets",
+        column_config={
+            ctx.t("col_completion"): st.column_config.ProgressColumn(
+                format="percent", min_value=0, max_value=1.2
+            ),
+            ctx.t("col_progress"): st.column_config.NumberColumn(format="percent"),
+            ctx.t("col_gap"): st.column_config.NumberColumn(format="%.0f"),
+        },
+    )
+    download_csv(srow, f"streets-{code}-{f['year']}-{f['month']:02d}", ctx.lang, key="tg_dl_streets")
+    left, right = st.columns([3, 2])
+    curve = query(targets.monthly_curve, f["year"], code, f["indicator"])
+    kind = query(meta.indicators, "target").set_index("code").loc[f["indicator"], "kind"]
+    left.subheader(ctx.t("monthly_curve"))
+    if kind == "flow" and not curve.empty and curve["target"].notna().any():
+        profile = query(targets.seasonal_profile, f["year"])
+        pace = targets.pace_lines(profile, f["indicator"], float(curve["target"].dropna().iloc[0]))
+        left.altair_chart(
+            charts.cumulative_chart(
+                curve,
+                pace,
+                {
+                    "actual": ctx.t("cumulative_actual"),
+                    "linear": ctx.t("pace_linear"),
+                    "seasonal": ctx.t("pace_seasonal"),
+                    "month": ctx.t("month"),
+                    "value": f["ind_names"][f["indicator"]],
+                },
+            ),
+            width="stretch",
+        )
+    else:
+        left.info(ctx.t("curve_flows_only"))
+    right.subheader(ctx.t("by_group"))
+    groups = query(targets.group_breakdown, f["year"], f["month"], code)
+    if groups.empty:
+        right.info(ctx.t("no_rows"))
+    else:
+        groups = groups.assign(group=groups["group_code"].map(lambda g: ctx.t("group_" + g)))
+        right.altair_chart(
+            charts.bar_chart(groups, "value", "group", {"value": ctx.t("ytd_persons")}), width="stretch"
+        )
+
+
+def fair_comparison(ctx: Ctx, f: dict) -> None:
+    st.header(ctx.t("fair_title"))
+    st.caption(ctx.t("fair_caption"))
+    panel = query(adjustment_panel, f["month"])
+    result = expected_attainment(panel, f["year"])
+    if result.empty:
+        st.info(ctx.t("fair_not_enough"))
+        return
+    now = panel[panel["year"] == f["year"]]
+    groups = peer_groups(now)
+    names = now.set_index("area_code")
+    result = result.assign(
+        area=result["area_code"].map(f["d_names"]),
+        zone=result["area_code"].map(names["zone"]).map(lambda z: ctx.t(f"zone_{z}")),
+        peer_group=result["area_code"].map(groups),
+    )
+    left, right = st.columns([2, 3])
+    left.altair_chart(
+        charts.actual_vs_expected(
+            result,
+            {
+                "expected": ctx.t("expected_completion"),
+                "actual": ctx.t("actual_completion"),
+                "zone": ctx.t("col_zone"),
+            },
+        ),
+        width="stretch",
+    )
+    table = pd.DataFrame(
+        {
+            ctx.t("col_area"): result["area"],
+            ctx.t("actual_completion"): result["actual"],
+            ctx.t("expected_completion"): result["expected"],
+            ctx.t("difference_pp"): result["difference"] * 100,
+            ctx.t("peer_group"): result["peer_group"],
+            **{ctx.t("driver_" + d): result[f"effect_{d}"] * 100 for d in DRIVERS},
+        }
+    ).sort_values(ctx.t("difference_pp"), ascending=False)
+    right.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            ctx.t("actual_completion"): st.column_config.NumberColumn(format="percent"),
+            ctx.t("expected_completion"): st.column_config.NumberColumn(format="percent"),
+            **{
+                c: st.column_config.NumberColumn(format="%+.1f")
+                for c in table.columns[3:]
+                if c != ctx.t("peer_group")
+            },
+        },
+    )
+    right.caption(ctx.t("fair_method", r2=f"{result['r2'].iloc[0]:.2f}", n=int(result["n_obs"].iloc[0])))
+
+
+def data_checks(ctx: Ctx, f: dict) -> None:
+    year, month = f["year"], f["month"]
+    missing = query(checks.missing_reports, year, month)
+    late = query(checks.late_reports, year, month)
+    mismatched = query(checks.unreconciled, year, month)
+    flagged = checks.outliers(query(checks.monthly_series))
+    flagged = flagged[(flagged["year"] == year) | ((flagged["year"] == year - 1) & (flagged["month"] == 12))]
+    items = []
+    for r in missing.itertuples():
+        items.append(
+            ("missing", r.area_code, ctx.t("check_missing", month=fmt_month(r.year, r.month, ctx.lang)))
+        )
+    for r in late.itertuples():
+        items.append(
+            (
+                "late",
+                r.area_code,
+                ctx.t("check_late", month=fmt_month(r.year, r.month, ctx.lang), days=int(r.days_late)),
+            )
+        )
+    for r in mismatched.itertuples():
+        items.append(
+            (
+                "reconcile",
+                r.area_code,
+                ctx.t(
+                    "check_reconcile",
+                    month=fmt_month(r.year, r.month, ctx.lang),
+                    indicator=f["ind_names"].get(r.indicator_code, r.indicator_code),
+                    reported=fmt_int(r.reported, ctx.lang),
+                    records=fmt_int(r.records, ctx.lang),
+                ),
+            )
+        )
+    for r in flagged.itertuples():
+        items.append(
+            (
+                "outlier",
+                r.area_code,
+                ctx.t(
+                    "check_outlier",
+                    month=fmt_month(int(r.year), int(r.month), ctx.lang),
+                    value=fmt_int(r.value, ctx.lang),
+                    expected=fmt_int(r.expected, ctx.lang),
+                ),
+            )
+        )
+    with st.expander(ctx.t("checks_title", n=len(items)), expanded=bool(items)):
+        if not items:
+            st.success(ctx.t("checks_none"))
+        for kind, area, text in items:
+            st.markdown(f"- **{f['d_names'].get(area, area)}** · {ctx.t('check_kind_' + kind)}: {text}")
+
+
+def body(ctx: Ctx) -> None:
+    f = filters(ctx)
+    table = query(
+        targets.attainment,
+        f["year"],
+        f["month"],
+        pace=f["pace"],
+        yellow_margin_pp=f["margin"],
+        control_cushion_pp=settings().control_cushion_pp,
+    )
+    if table.empty:
+        st.warning(ctx.t("no_targets", year=f["year"]))
+        return
+    st.caption(
+        ctx.t("as_of", month=fmt_month(f["year"], f["month"], ctx.lang), pace=ctx.t(f"pace_{f['pace']}"))
+    )
+    data_checks(ctx, f)
+    headline(ctx, f, table)
+    st.subheader(ctx.t("ranking"))
+    row = ranking_table(ctx, f, table)
+    download_csv(row, f"attainment-{f['year']}-{f['month']:02d}", ctx.lang, key="tg_dl_ranking")
+    heat_and_map(ctx, f, table)
+    if f["district"]:
+        drill_down(ctx, f)
+    fair_comparison(ctx, f)
+
+
+run_page(body, "page_targets", "targets_caption")

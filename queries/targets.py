@@ -1,0 +1,257 @@
+"""Target attainment (就业目标责任制): completion, time-elapsed progress, status and ranks, computed in SQL.
+
+Definitions (docs/targets.md): completion rate = cumulative actual ÷ annual target; linear time-elapsed progress =
+month ÷ 12; seasonal progress = the city's own cumulative share of the year's total by that month over up to three
+recent complete years (2020 excluded as a shock year); control-line indicators are read as the margin under the
+line in percentage points; yes/no indicators as done / not done.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, and_, case, distinct, func, or_, select
+from sqlalchemy.engine import Connection
+
+from bureau import schema as s
+
+SHOCK_YEARS = (2020,)
+STATUS_ORDER = ("red", "yellow", "green")
+
+
+def _frame(conn: Connection, stmt) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=list(stmt.selected_columns.keys()))
+
+
+def complete_years(conn: Connection, before: int, max_years: int = 3) -> list[int]:
+    """Up to ``max_years`` most recent years before ``before`` with all 12 months at city level, shocks excluded."""
+    a = s.agg_monthly
+    stmt = (
+        select(a.c.year)
+        .where(a.c.level == "city", a.c.year < before, a.c.year.not_in(SHOCK_YEARS))
+        .group_by(a.c.year)
+        .having(func.count(distinct(a.c.month)) == 12)
+        .order_by(a.c.year.desc())
+        .limit(max_years)
+    )
+    return [int(r[0]) for r in conn.execute(stmt)]
+
+
+def seasonal_profile(engine: Engine, year: int) -> pd.DataFrame:
+    """Expected cumulative share of the year's total by month, per flow indicator, from the city's past years.
+
+    Columns ``indicator_code, month, share`` (share of month 12 is 1). Empty when there is no complete past year.
+    """
+    a, ind = s.agg_monthly, s.indicator
+    with engine.connect() as conn:
+        years = complete_years(conn, year)
+        if not years:
+            return pd.DataFrame(columns=["indicator_code", "month", "share"])
+        monthly = (
+            select(a.c.indicator_code, a.c.month, func.sum(a.c.value).label("v"))
+            .join(ind, ind.c.code == a.c.indicator_code)
+            .where(a.c.level == "city", a.c.group_code == "all", ind.c.kind == "flow", a.c.year.in_(years))
+            .group_by(a.c.indicator_code, a.c.month)
+            .subquery()
+        )
+        cum = func.sum(monthly.c.v).over(partition_by=monthly.c.indicator_code, order_by=monthly.c.month)
+        total = func.sum(monthly.c.v).over(partition_by=monthly.c.indicator_code)
+        stmt = select(
+            monthly.c.indicator_code, monthly.c.month, (cum / func.nullif(total, 0)).label("share")
+        ).order_by(monthly.c.indicator_code, monthly.c.month)
+        out = _frame(conn, stmt)
+    out["share"] = out["share"].astype(float)
+    return out
+
+
+def _base(
+    conn: Connection, year: int, month: int, level: str, parent_code: str | None, district_code: str | None
+) -> pd.DataFrame:
+    a, tg, ind, ar = s.agg_monthly, s.target, s.indicator, s.area
+    at_month = or_(ind.c.kind == "flow", a.c.month == month)
+    act = (
+        select(
+            a.c.area_code,
+            a.c.indicator_code,
+            func.sum(case((at_month, a.c.value), else_=0.0)).label("actual"),
+            func.sum(case((at_month, a.c.persons), else_=0)).label("persons"),
+            func.count(distinct(a.c.month)).label("months_with_data"),
+            func.max(a.c.month).label("last_month"),
+        )
+        .join(ind, ind.c.code == a.c.indicator_code)
+        .where(a.c.year == year, a.c.month <= month, a.c.level == level, a.c.group_code == "all")
+        .group_by(a.c.area_code, a.c.indicator_code)
+        .subquery()
+    )
+    actual = func.coalesce(act.c.actual, 0.0)
+    key = case(
+        (ind.c.direction == "control", tg.c.target_value - actual),
+        (ind.c.direction == "yes_no", actual),
+        else_=actual / func.nullif(tg.c.target_value, 0),
+    )
+    order = key.desc().nulls_last()
+    stmt = (
+        select(
+            ar.c.area_code,
+            ar.c.name_zh,
+            ar.c.name_en,
+            ar.c.zone,
+            ar.c.parent_code,
+            tg.c.indicator_code,
+            ind.c.direction,
+            ind.c.kind,
+            ind.c.unit,
+            ind.c.sort_order,
+            tg.c.target_value.label("target"),
+            actual.label("actual"),
+            func.coalesce(act.c.persons, 0).label("persons"),
+            func.coalesce(act.c.months_with_data, 0).label("months_with_data"),
+            func.rank().over(partition_by=tg.c.indicator_code, order_by=order).label("rank"),
+            func.rank()
+            .over(partition_by=(tg.c.indicator_code, ar.c.zone), order_by=order)
+            .label("peer_rank"),
+        )
+        .join(tg, tg.c.area_code == ar.c.area_code)
+        .join(ind, ind.c.code == tg.c.indicator_code)
+        .outerjoin(act, and_(act.c.area_code == ar.c.area_code, act.c.indicator_code == tg.c.indicator_code))
+        .where(tg.c.year == year, ar.c.level == level)
+    )
+    if parent_code is not None:
+        stmt = stmt.where(ar.c.parent_code == parent_code)
+    if district_code is not None:
+        stmt = stmt.where(ar.c.district_code == district_code)
+    return _frame(conn, stmt.order_by(ind.c.sort_order, ar.c.area_code))
+
+
+def previous_quarter(year: int, month: int) -> tuple[int, int]:
+    """The last month of the quarter before the one holding ``month`` (Q1 → the previous December)."""
+    q_end = ((month - 1) // 3) * 3
+    return (year, q_end) if q_end > 0 else (year - 1, 12)
+
+
+def classify(
+    frame: pd.DataFrame, yellow_margin_pp: float = 5.0, control_cushion_pp: float = 0.2
+) -> pd.Series:
+    """Red / yellow / green per row.
+
+    Flows: green when completion ≥ progress, yellow when within ``yellow_margin_pp`` points below it, else red.
+    Control lines: green when at least ``control_cushion_pp`` points under the line, yellow when under it by less,
+    red when over it. Yes/no: green when done, red otherwise.
+    """
+    completion = frame["completion_rate"].to_numpy(float)
+    progress = frame["time_elapsed_progress"].to_numpy(float)
+    margin = frame["margin_pp"].to_numpy(float)
+    direction = frame["direction"].to_numpy()
+    flow = np.where(
+        completion >= progress - 1e-12,
+        "green",
+        np.where(completion >= progress - yellow_margin_pp / 100 - 1e-12, "yellow", "red"),
+    )
+    control = np.where(margin >= control_cushion_pp - 1e-12, "green", np.where(margin >= 0, "yellow", "red"))
+    yes_no = np.where(frame["actual"].to_numpy(float) >= 1, "green", "red")
+    status = np.where(direction == "control", control, np.where(direction == "yes_no", yes_no, flow))
+    return pd.Series(status, index=frame.index, name="status")
+
+
+def attainment(
+    engine: Engine,
+    year: int,
+    month: int,
+    level: str = "district",
+    parent_code: str | None = None,
+    pace: str = "linear",
+    yellow_margin_pp: float = 5.0,
+    control_cushion_pp: float = 0.2,
+    district_code: str | None = None,
+) -> pd.DataFrame:
+    """One row per area and target indicator at the end of ``month`` of ``year``.
+
+    Columns: ``area_code, area_name, name_zh, name_en, zone, indicator_code, direction, unit, target, actual,
+    completion_rate`` (fraction), ``time_elapsed_progress`` (the pace chosen by ``pace``: "linear" or "seasonal"),
+    ``pace_linear, pace_seasonal, pace_gap`` (persons or yuan short of being on pace; negative = ahead),
+    ``margin_pp`` (control lines: points under the line), ``status, rank, peer_rank, rank_prev, rank_change``
+    (positive = moved up), ``months_with_data``. Ranks: 1 is best; ties share the best rank.
+    """
+    if not 1 <= month <= 12:
+        raise ValueError(f"month must be 1–12, got {month}")
+    with engine.connect() as conn:
+        now = _base(conn, year, month, level, parent_code, district_code)
+        py, pm = previous_quarter(year, month)
+        prev = _base(conn, py, pm, level, parent_code, district_code)[["area_code", "indicator_code", "rank"]]
+    if now.empty:
+        return now.assign(area_name=[], completion_rate=[], time_elapsed_progress=[], pace_gap=[], status=[])
+    profile = seasonal_profile(engine, year)
+    seasonal = profile[profile["month"] == month].set_index("indicator_code")["share"]
+    now["pace_linear"] = month / 12
+    now["pace_seasonal"] = now["indicator_code"].map(seasonal).fillna(month / 12).astype(float)
+    now["time_elapsed_progress"] = now["pace_seasonal"] if pace == "seasonal" else now["pace_linear"]
+    flow = now["kind"] == "flow"
+    now["target"] = now["target"].astype(float)
+    now["actual"] = now["actual"].astype(float)
+    now["completion_rate"] = np.where(flow, now["actual"] / now["target"].where(now["target"] > 0), np.nan)
+    now["pace_gap"] = np.where(flow, now["target"] * now["time_elapsed_progress"] - now["actual"], np.nan)
+    now["margin_pp"] = np.where(now["direction"] == "control", now["target"] - now["actual"], np.nan)
+    now["status"] = classify(now, yellow_margin_pp, control_cushion_pp)
+    now = now.merge(
+        prev.rename(columns={"rank": "rank_prev"}), on=["area_code", "indicator_code"], how="left"
+    )
+    now["rank_change"] = now["rank_prev"] - now["rank"]
+    now["area_name"] = now["name_zh"]
+    return now
+
+
+def monthly_curve(engine: Engine, year: int, area_code: str, indicator_code: str) -> pd.DataFrame:
+    """Month by month: the month's value, the cumulative actual (a window sum in SQL), and the target.
+
+    Columns ``month, value, cumulative, target``; add pace lines with :func:`pace_lines`.
+    """
+    a, tg = s.agg_monthly, s.target
+    cum = func.sum(a.c.value).over(order_by=a.c.month)
+    stmt = (
+        select(a.c.month, a.c.value, cum.label("cumulative"), tg.c.target_value.label("target"))
+        .outerjoin(
+            tg,
+            and_(
+                tg.c.area_code == a.c.area_code,
+                tg.c.indicator_code == a.c.indicator_code,
+                tg.c.year == a.c.year,
+            ),
+        )
+        .where(
+            a.c.year == year,
+            a.c.area_code == area_code,
+            a.c.indicator_code == indicator_code,
+            a.c.group_code == "all",
+        )
+        .order_by(a.c.month)
+    )
+    with engine.connect() as conn:
+        return _frame(conn, stmt)
+
+
+def pace_lines(profile: pd.DataFrame, indicator_code: str, target: float) -> pd.DataFrame:
+    """Both pace lines for a year, in the indicator's unit: ``month, linear, seasonal``."""
+    months = np.arange(1, 13)
+    share = profile[profile["indicator_code"] == indicator_code].set_index("month")["share"]
+    seasonal = share.reindex(months).to_numpy(float)
+    seasonal = np.where(np.isnan(seasonal), months / 12, seasonal)
+    return pd.DataFrame({"month": months, "linear": target * months / 12, "seasonal": target * seasonal})
+
+
+def group_breakdown(engine: Engine, year: int, month: int, area_code: str) -> pd.DataFrame:
+    """Urban new employment so far this year by group (registered unemployed, difficulty, graduates, …)."""
+    a = s.agg_monthly
+    stmt = (
+        select(a.c.group_code, func.sum(a.c.value).label("value"), func.sum(a.c.persons).label("persons"))
+        .where(
+            a.c.year == year,
+            a.c.month <= month,
+            a.c.area_code == area_code,
+            a.c.indicator_code == "urban_new_employment",
+            a.c.group_code != "all",
+        )
+        .group_by(a.c.group_code)
+        .order_by(func.sum(a.c.value).desc())
+    )
+    with engine.connect() as conn:
+        return _frame(conn, stmt)

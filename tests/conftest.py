@@ -1,0 +1,167 @@
+"""Shared fixtures: a tiny demo database on SQLite, a throwaway PostgreSQL server, and mandatory-service rules.
+
+REQUIRE_POSTGRES=1 / REQUIRE_BROWSER=1 (set by .ci/run) turn "service not available" skips into failures.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from bureau import demo
+from bureau.db import make_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+UNTIL = pd.Period("2026-10", freq="M")  # fixed so every run builds the same database
+
+
+def unavailable(what: str, env: str, reason: str) -> None:
+    """Skip, or fail when the environment says this service is mandatory."""
+    if os.environ.get(env) == "1":
+        pytest.fail(f"{what} is mandatory here ({env}=1) but unavailable: {reason}")
+    pytest.skip(f"{what} unavailable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A tiny demo city (2 % of the small scale) in SQLite, built once per session."""
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    url = f"sqlite:///{path}"
+    demo.build(make_engine(url), scale="tiny", until=UNTIL)
+    return url
+
+
+@pytest.fixture(scope="session")
+def demo_engine(demo_url: str) -> Engine:
+    return make_engine(demo_url)
+
+
+@pytest.fixture()
+def empty_url(tmp_path: Path) -> str:
+    """A database file that does not exist yet (no schema, no data)."""
+    return f"sqlite:///{tmp_path / 'empty.sqlite'}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A PostgreSQL server for the session: EMPLOYMENT_TEST_PG_URL, or a throwaway cluster on loopback."""
+    given = os.environ.get("EMPLOYMENT_TEST_PG_URL")
+    if given:
+        yield given
+        return
+    bindir = _pg_bin()
+    if bindir is None:
+        unavailable("PostgreSQL", "REQUIRE_POSTGRES", "no initdb found (apt-get install postgresql)")
+    assert bindir is not None
+    workdir = Path(tempfile.mkdtemp(prefix="pgtest-"))
+    as_root = os.geteuid() == 0
+    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    if as_root:
+        shutil.chown(workdir, "postgres", "postgres")
+    port = _free_port()
+    data = workdir / "data"
+    subprocess.run(
+        [
+            *prefix,
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    opts = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+    subprocess.run(
+        [
+            *prefix,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            opts,
+            "-l",
+            str(workdir / "log"),
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True
+        )
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture()
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A fresh, empty database on the session's PostgreSQL server, dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
+    for _ in range(50):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text("CREATE DATABASE " + name))  # name is generated above, never user input
+            break
+        except Exception:  # the server may still be starting
+            time.sleep(0.1)
+    url = pg_server.rsplit("/", 1)[0] + "/" + name
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_demo_url(pg_server: str) -> str:
+    """The same tiny demo city on PostgreSQL, built once per session."""
+    name = f"demo_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("CREATE DATABASE " + name))
+    admin.dispose()
+    url = pg_server.rsplit("/", 1)[0] + "/" + name
+    demo.build(make_engine(url), scale="tiny", until=UNTIL)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def both_demo_urls(request: pytest.FixtureRequest) -> str:
+    """Parametrises a test over the demo city on SQLite and on PostgreSQL."""
+    return request.getfixturevalue("demo_url" if request.param == "sqlite" else "pg_demo_url")

@@ -1,0 +1,189 @@
+"""Pure chart and map builders: DataFrames in, Altair charts or pydeck decks out (no st.* calls)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pydeck as pdk
+
+STATUS_RGB = {"green": [46, 125, 50], "yellow": [249, 168, 37], "red": [198, 40, 40], None: [189, 189, 189]}
+STATUS_HEX = {"green": "#2E7D32", "yellow": "#F9A825", "red": "#C62828"}
+WUHAN_VIEW = pdk.ViewState(longitude=114.35, latitude=30.62, zoom=8.4, pitch=0)
+
+
+def polygons(boundaries: pd.DataFrame) -> pd.DataFrame:
+    """One row per outer ring of each area's GeoJSON boundary (columns of ``boundaries`` kept, plus ``polygon``)."""
+    rows = []
+    for rec in boundaries.to_dict("records"):
+        geom = json.loads(rec["boundary_geojson"])
+        parts = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
+        for part in parts:
+            rows.append({**{k: v for k, v in rec.items() if k != "boundary_geojson"}, "polygon": part[0]})
+    return pd.DataFrame(rows)
+
+
+def view_for(boundaries: pd.DataFrame) -> pdk.ViewState:
+    """A view that frames the given areas (falls back to the whole city)."""
+    if boundaries.empty:
+        return WUHAN_VIEW
+    pts = np.concatenate([np.asarray(p) for p in polygons(boundaries)["polygon"]])
+    span = max(float(np.ptp(pts[:, 0])), float(np.ptp(pts[:, 1])), 0.01)
+    zoom = float(np.clip(np.log2(360 / span) - 0.6, 7, 14))
+    return pdk.ViewState(longitude=float(pts[:, 0].mean()), latitude=float(pts[:, 1].mean()), zoom=zoom)
+
+
+def status_map(
+    boundaries: pd.DataFrame,
+    status: pd.DataFrame,
+    tooltip_html: str,
+    view: pdk.ViewState | None = None,
+    tile_url: str | None = None,
+) -> pdk.Deck:
+    """Areas coloured by red/yellow/green status. ``status`` has ``area_code, status`` and tooltip columns.
+
+    Nothing is loaded from the internet: no base map unless a tile server is configured.
+    """
+    data = polygons(boundaries).merge(status, on="area_code", how="left")
+    data["fill"] = [
+        STATUS_RGB.get(s if isinstance(s, str) else None, STATUS_RGB[None]) + [190]
+        for s in data.get("status", pd.Series([None] * len(data)))
+    ]
+    layers: list[Any] = []
+    if tile_url:
+        layers.append(pdk.Layer("TileLayer", data=tile_url, id="tiles"))
+    layers.append(
+        pdk.Layer(
+            "PolygonLayer",
+            data=data,
+            id="areas",
+            get_polygon="polygon",
+            get_fill_color="fill",
+            get_line_color=[255, 255, 255],
+            line_width_min_pixels=1,
+            pickable=True,
+            auto_highlight=True,
+        )
+    )
+    return pdk.Deck(
+        layers=layers,
+        initial_view_state=view or view_for(boundaries),
+        map_provider=None,
+        map_style=None,
+        tooltip={"html": tooltip_html},
+    )
+
+
+def cumulative_chart(curve: pd.DataFrame, pace: pd.DataFrame, labels: dict[str, str]) -> alt.Chart:
+    """Cumulative actual by month against the annual target and both pace lines."""
+    long = pd.concat(
+        [
+            curve[["month", "cumulative"]]
+            .rename(columns={"cumulative": "value"})
+            .assign(series=labels["actual"]),
+            pace[["month", "linear"]].rename(columns={"linear": "value"}).assign(series=labels["linear"]),
+            pace[["month", "seasonal"]]
+            .rename(columns={"seasonal": "value"})
+            .assign(series=labels["seasonal"]),
+        ],
+        ignore_index=True,
+    )
+    colors = alt.Scale(
+        domain=[labels["actual"], labels["linear"], labels["seasonal"]],
+        range=["#B7312C", "#6B7280", "#2563EB"],
+    )
+    lines = (
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("month:O", title=labels["month"]),
+            y=alt.Y("value:Q", title=labels["value"]),
+            color=alt.Color("series:N", scale=colors, title=None),
+            strokeDash=alt.condition(
+                alt.datum.series == labels["actual"], alt.value([1, 0]), alt.value([5, 4])
+            ),
+            tooltip=["series:N", "month:O", alt.Tooltip("value:Q", format=",.0f")],
+        )
+    )
+    if curve["target"].notna().any():
+        rule = (
+            alt.Chart(pd.DataFrame({"target": [float(curve["target"].dropna().iloc[0])]}))
+            .mark_rule(color="#111827", strokeDash=[2, 2])
+            .encode(y="target:Q")
+        )
+        return (lines + rule).properties(height=300)
+    return lines.properties(height=300)
+
+
+def heat_table(frame: pd.DataFrame, labels: dict[str, str]) -> alt.Chart:
+    """District × indicator grid coloured by status, the figure written in each cell."""
+    base = alt.Chart(frame).encode(
+        x=alt.X("indicator:N", title=None, sort=None, axis=alt.Axis(labelAngle=-30, labelLimit=160)),
+        y=alt.Y("area:N", title=None, sort=None),
+    )
+    rect = base.mark_rect(stroke="white").encode(
+        color=alt.Color(
+            "status:N",
+            scale=alt.Scale(domain=list(STATUS_HEX), range=list(STATUS_HEX.values())),
+            legend=alt.Legend(title=labels["status"]),
+        ),
+        tooltip=["area:N", "indicator:N", "label:N", "status_text:N"],
+    )
+    text = base.mark_text(fontSize=11, color="white").encode(text="label:N")
+    return (rect + text).properties(height=max(24 * frame["area"].nunique(), 200))
+
+
+def bar_chart(
+    frame: pd.DataFrame, x: str, y: str, labels: dict[str, str], color: str = "#B7312C"
+) -> alt.Chart:
+    """A horizontal bar chart, largest first."""
+    return (
+        alt.Chart(frame)
+        .mark_bar(color=color)
+        .encode(
+            x=alt.X(f"{x}:Q", title=labels.get(x, x)),
+            y=alt.Y(f"{y}:N", sort="-x", title=None),
+            tooltip=[f"{y}:N", alt.Tooltip(f"{x}:Q", format=",.0f")],
+        )
+        .properties(height=max(28 * len(frame), 120))
+    )
+
+
+def actual_vs_expected(frame: pd.DataFrame, labels: dict[str, str]) -> alt.Chart:
+    """Each district's actual completion against the completion expected from its conditions."""
+    lo = float(min(frame["expected"].min(), frame["actual"].min())) - 0.05
+    hi = float(max(frame["expected"].max(), frame["actual"].max())) + 0.05
+    diag = (
+        alt.Chart(pd.DataFrame({"v": [lo, hi]}))
+        .mark_line(color="#9CA3AF", strokeDash=[4, 4])
+        .encode(x="v:Q", y="v:Q")
+    )
+    pts = (
+        alt.Chart(frame)
+        .mark_circle(size=90)
+        .encode(
+            x=alt.X(
+                "expected:Q",
+                title=labels["expected"],
+                scale=alt.Scale(domain=[lo, hi]),
+                axis=alt.Axis(format="%"),
+            ),
+            y=alt.Y(
+                "actual:Q",
+                title=labels["actual"],
+                scale=alt.Scale(domain=[lo, hi]),
+                axis=alt.Axis(format="%"),
+            ),
+            color=alt.Color("zone:N", title=labels["zone"]),
+            tooltip=[
+                "area:N",
+                alt.Tooltip("actual:Q", format=".1%"),
+                alt.Tooltip("expected:Q", format=".1%"),
+            ],
+        )
+    )
+    names = pts.mark_text(dx=8, align="left", fontSize=10).encode(text="area:N")
+    return (diag + pts + names).properties(height=320)

@@ -1,0 +1,148 @@
+"""What every page shares: language, the engine, cached queries, the frame (badge, cut-off) and failure handling."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+
+from bureau.config import settings
+from bureau.db import make_engine
+from i18n import fmt_date, fmt_month, t
+from queries import meta
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What a page body receives once the frame has checked that there is data to show."""
+
+    lang: str
+    engine: Engine
+    status: meta.DataStatus
+
+    def t(self, key: str, **values: object) -> str:
+        return t(key, self.lang, **values)
+
+
+def lang() -> str:
+    """The language chosen in the sidebar (``?lang=`` in the URL), else the configured default."""
+    value = st.session_state.get("lang")
+    return value if value in ("zh", "en") else settings().language
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(url: str, timeout_s: float) -> Engine:
+    return make_engine(url, statement_timeout_s=timeout_s, read_only=True)
+
+
+def engine() -> Engine:
+    """The shared engine for the configured database (one pool per process)."""
+    cfg = settings()
+    return _engine(cfg.db_url, cfg.statement_timeout_s)
+
+
+@st.cache_data(ttl=60, show_spinner=False, max_entries=4)
+def _status(url: str) -> meta.DataStatus:
+    return meta.data_status(engine())
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=512)
+def _cached(path: str, url: str, cut_off: date | None, args: tuple, kwargs: tuple) -> Any:
+    module, name = path.rsplit(".", 1)
+    fn = getattr(importlib.import_module(module), name)
+    return fn(engine(), *args, **dict(kwargs))
+
+
+def query(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a ``queries`` function with the shared engine, cached until the data cut-off changes."""
+    status = _status(settings().db_url)
+    return _cached(
+        f"{fn.__module__}.{fn.__name__}",
+        settings().db_url,
+        status.cut_off,
+        args,
+        tuple(sorted(kwargs.items())),
+    )
+
+
+def _freshness(status: meta.DataStatus, lang: str) -> str:
+    if status.cut_off is None:
+        return ""
+    age = (date.today() - status.cut_off).days
+    return t(
+        "freshness",
+        lang,
+        cut_off=fmt_date(status.cut_off, lang),
+        days=age,
+        month=fmt_month(status.latest_year or 0, status.latest_month or 1, lang)
+        if status.latest_year
+        else "—",
+    )
+
+
+def frame(title_key: str, caption_key: str | None = None) -> Ctx | None:
+    """Page title, demo badge, cut-off and freshness; ``None`` (after saying why) when there is nothing to show."""
+    language = lang()
+    st.title(t(title_key, language))
+    if caption_key:
+        st.caption(t(caption_key, language))
+    try:
+        status = _status(settings().db_url)
+    except (OperationalError, DBAPIError) as exc:
+        database_down(language, exc)
+        return None
+    if status.synthetic or settings().is_demo:
+        st.info(t("demo_badge", language), icon=":material/science:")
+    if status.missing_tables and not status.has_schema:
+        st.warning(t("no_schema", language), icon=":material/database:")
+        return None
+    if status.missing_tables:
+        st.error(
+            t("missing_tables", language, tables=", ".join(status.missing_tables)), icon=":material/error:"
+        )
+        return None
+    if not status.has_data:
+        st.warning(t("no_data", language), icon=":material/inbox:")
+        return None
+    st.caption(_freshness(status, language))
+    return Ctx(language, engine(), status)
+
+
+def database_down(language: str, exc: Exception | None = None) -> None:
+    """Say plainly that the database cannot be reached, with a retry button; never a traceback."""
+    st.error(t("db_down", language), icon=":material/cloud_off:")
+    if exc is not None:
+        st.caption(type(exc).__name__)
+    if st.button(t("retry", language), key="retry_db"):
+        st.cache_data.clear()
+        st.rerun()
+
+
+def run_page(body: Callable[[Ctx], None], title_key: str, caption_key: str | None = None) -> None:
+    """Frame the page and run ``body``; database failures become a plain message with a retry."""
+    ctx = frame(title_key, caption_key)
+    if ctx is None:
+        return
+    try:
+        body(ctx)
+    except (OperationalError, ProgrammingError, DBAPIError) as exc:
+        database_down(ctx.lang, exc)
+
+
+def download_csv(df: pd.DataFrame, name: str, lang: str, key: str) -> None:
+    """A CSV download (UTF-8 with BOM so Chinese Excel opens it correctly), built only when clicked."""
+    st.download_button(
+        t("download_csv", lang),
+        data=lambda: df.to_csv(index=False).encode("utf-8-sig"),
+        file_name=f"{name}-{datetime.now():%Y%m%d}.csv",
+        mime="text/csv",
+        key=key,
+        icon=":material/download:",
+    )
