@@ -79,7 +79,13 @@ def _origins(n: int, h: int, n_origins: int) -> tuple[int, list[int]]:
     return hb, [n - hb]
 
 
-def _fit_members(names: Sequence[str], d: M.ModelData, h: int, failed: dict[str, str]) -> dict[str, M.Fit]:
+def _fit_members(
+    names: Sequence[str],
+    d: M.ModelData,
+    h: int,
+    failed: dict[str, str],
+    warm: dict[str, M.Fit] | None = None,
+) -> dict[str, M.Fit]:
     fits: dict[str, M.Fit] = {}
     lo, hi = np.nanmin(d.filled), np.nanmax(d.filled)
     span = max(hi - lo, 1e-9 + 0.1 * abs(hi))
@@ -87,7 +93,8 @@ def _fit_members(names: Sequence[str], d: M.ModelData, h: int, failed: dict[str,
         if name in failed:
             continue
         try:
-            f = M.run(name, d, h)
+            start = warm[name].params if warm and name in warm else None
+            f = M.run(name, d, h, start)
         except Exception as exc:  # a failing model is dropped and reported, never fatal
             failed[name] = f"{type(exc).__name__}: {exc}"[:200]
             continue
@@ -129,9 +136,12 @@ def select_and_fit(
     failed: dict[str, str] = {}
     errs: dict[str, list[np.ndarray]] = {}
     sds: dict[str, list[np.ndarray]] = {}
+    d_full = model_data(values, shock, steps)
+    # Fitting on all the data first gives start values that make the shorter inner fits converge faster.
+    full_fits = _fit_members(fit_names, d_full, h, failed) if origins else {}
     for o in origins:
         d = model_data(values[:o], shock[:o], steps[:o])
-        fits = _fit_members(fit_names, d, hb, failed)
+        fits = _fit_members(fit_names, d, hb, failed, warm=full_fits)
         fits = {k: v for k, v in _with_combo(fits).items() if k in candidates}
         actual = values[o : o + hb]
         valid = np.isfinite(actual) & ~shock[o : o + hb]
@@ -141,7 +151,6 @@ def select_and_fit(
     scores = {k: float(np.nanmean(np.abs(np.concatenate(v)))) / scale for k, v in errs.items()}
     scores = {k: v for k, v in scores.items() if np.isfinite(v) and len(errs[k]) == len(origins)}
     notes = [f"{k} dropped: {v}" for k, v in failed.items()]
-    d_full = model_data(values, shock, steps)
     if not scores:
         plan = _theta_only(d_full, h, failed)
         plan.reason = "; ".join([plan.reason, *notes])
@@ -155,7 +164,9 @@ def select_and_fit(
         best = "snaive"
     for choice in [best, *[r for r in ranked if r != best]]:
         members = list(M.SEASONAL_MODELS) if choice == M.COMBO else [choice]
-        final = _fit_members(members, d_full, h, failed)
+        final = {k: v for k, v in full_fits.items() if k in members} or _fit_members(
+            members, d_full, h, failed
+        )
         if choice == M.COMBO and len(final) >= 2:
             fit = M.combine(list(final.values()))
             members = list(final)
@@ -221,8 +232,12 @@ def _fallback(values: np.ndarray, shock: np.ndarray, steps: np.ndarray, h: int) 
     obs = values[np.isfinite(values)]
     n = len(values)
     if n < 2:
-        return Plan(np.full(h, obs[-1]), np.zeros(h), "naive", "short series (1 month): the last value, no "
-                    "spread observed yet so intervals have zero width")
+        return Plan(
+            np.full(h, obs[-1]),
+            np.zeros(h),
+            "naive",
+            "short series (1 month): the last value, no spread observed yet so intervals have zero width",
+        )
     if np.ptp(obs) <= 1e-12 * max(1.0, float(np.abs(obs).max())):
         kind = "all-zero" if np.all(obs == 0) else "constant"
         return Plan(

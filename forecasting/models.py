@@ -7,7 +7,9 @@ forecasts on unscaled series with levels ~150,000, and scaling fixed every case 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +37,7 @@ class Fit:
     mean: np.ndarray
     sd: np.ndarray
     resid: np.ndarray
+    params: np.ndarray | None = None  # fitted parameters, reused as start values on shorter windows
 
 
 def _sd_from(resid: np.ndarray) -> float:
@@ -82,7 +85,17 @@ def mean_model(d: ModelData, h: int) -> Fit:
     return Fit(np.full(h, y.mean()), np.full(h, sd), resid)
 
 
-def ets(d: ModelData, h: int) -> Fit:
+def _fit_warm(mod: Any, start: np.ndarray | None, **kw: Any) -> Any:
+    """Fit from ``start`` when it fits the model (it converges in fewer steps), else from scratch."""
+    if start is not None and len(start) == len(mod.start_params):
+        try:
+            return mod.fit(start_params=start, disp=False, **kw)
+        except Exception:  # a bad start must not cost the model: retry cold
+            pass
+    return mod.fit(disp=False, **kw)
+
+
+def ets(d: ModelData, h: int, start: np.ndarray | None = None) -> Fit:
     """statsmodels ETSModel, additive error, damped additive trend, additive seasonality."""
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
@@ -98,14 +111,14 @@ def ets(d: ModelData, h: int) -> Fit:
             seasonal=seasonal,
             seasonal_periods=SEASON if seasonal else None,
         )
-        res = mod.fit(disp=False, maxiter=200)
+        res = _fit_warm(mod, start, maxiter=200)
         pred = res.get_prediction(start=len(y), end=len(y) + h - 1)
         mean = np.asarray(pred.predicted_mean, float)
         sd = np.sqrt(np.maximum(np.asarray(pred.forecast_variance, float), 0.0))
-    return Fit(mean, sd, np.asarray(res.resid, float))
+    return Fit(mean, sd, np.asarray(res.resid, float), np.asarray(res.params, float))
 
 
-def sarima(d: ModelData, h: int) -> Fit:
+def sarima(d: ModelData, h: int, start: np.ndarray | None = None) -> Fit:
     """statsmodels SARIMAX airline model (0,1,1)(0,1,1)12 with level-shift dummies as regressors.
 
     The airline model is a robust default for monthly labour series and fits in ~0.1 s; an order search
@@ -117,17 +130,20 @@ def sarima(d: ModelData, h: int) -> Fit:
     future = np.repeat(d.steps[-1:], h, axis=0) if exog is not None else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        mod = SARIMAX(d.raw, exog=exog, order=(0, 1, 1), seasonal_order=(0, 1, 1, SEASON))
-        res = mod.fit(disp=False, maxiter=100)
+        # concentrate_scale: sigma^2 profiled out; ~5x faster and converged where the default did not.
+        mod = SARIMAX(
+            d.raw, exog=exog, order=(0, 1, 1), seasonal_order=(0, 1, 1, SEASON), concentrate_scale=True
+        )
+        res = _fit_warm(mod, start, maxiter=100)
         fc = res.get_forecast(h, exog=future)
         mean = np.asarray(fc.predicted_mean, float)
         sd = np.asarray(fc.se_mean, float)
     resid = np.asarray(res.resid, float).copy()
     resid[: SEASON + 1] = np.nan  # the diffuse start makes the first d + D*s residuals meaningless
-    return Fit(mean, sd, resid)
+    return Fit(mean, sd, resid, np.asarray(res.params, float))
 
 
-def theta(d: ModelData, h: int) -> Fit:
+def theta(d: ModelData, h: int, start: np.ndarray | None = None) -> Fit:
     """statsmodels ThetaModel (seasonality tested and removed automatically); best-calibrated intervals."""
     from statsmodels.tsa.forecasting.theta import ThetaModel
 
@@ -144,13 +160,20 @@ def theta(d: ModelData, h: int) -> Fit:
     return Fit(mean, sd, np.full(len(d.filled), np.nan))
 
 
-MODELS = {"snaive": snaive, "naive": naive, "drift": drift, "mean": mean_model, "ets": ets}
+WARM = ("ets", "sarima", "theta")
+MODELS: dict[str, Callable[..., Fit]] = {
+    "snaive": snaive,
+    "naive": naive,
+    "drift": drift,
+    "mean": mean_model,
+    "ets": ets,
+}
 MODELS.update({"sarima": sarima, "theta": theta})
 
 
-def run(name: str, d: ModelData, h: int) -> Fit:
+def run(name: str, d: ModelData, h: int, start: np.ndarray | None = None) -> Fit:
     """Fit one model by name; raise if its output is not finite so the caller can drop it."""
-    fit = MODELS[name](d, h)
+    fit = MODELS[name](d, h, start) if name in WARM else MODELS[name](d, h)
     if not (np.all(np.isfinite(fit.mean)) and np.all(np.isfinite(fit.sd))):
         raise FloatingPointError(f"{name} produced a non-finite forecast")
     return fit
