@@ -11,7 +11,7 @@ from i18n import fmt_int, fmt_month, fmt_pct, fmt_yuan, t
 from queries import checks, meta, targets
 from queries.adjustment import adjustment_panel
 from ui import charts
-from ui.common import Ctx, download_csv, query, run_page
+from ui.common import Ctx, download_csv, query, run_page, url_widget
 
 STATUS_ICON = {"green": "🟢", "yellow": "🟡", "red": "🔴"}
 
@@ -52,29 +52,25 @@ def filters(ctx: Ctx) -> dict:
     ind_names = dict(zip(inds["code"], inds[name_col], strict=True))
     d_names = dict(zip(districts["area_code"], districts[name_col], strict=True))
     cols = st.columns([1, 1, 2, 2, 1.4])
-    year = cols[0].selectbox(ctx.t("year"), years, key="year", bind="query-params")
+    year = url_widget(cols[0].selectbox, ctx.t("year"), years, "year")
     months = query(meta.months_available, year) or [12]
-    month = cols[1].selectbox(ctx.t("month"), months, index=len(months) - 1, key="month", bind="query-params")
-    indicator = cols[2].selectbox(
-        ctx.t("indicator"), list(ind_names), format_func=ind_names.get, key="indicator", bind="query-params"
+    month = url_widget(cols[1].selectbox, ctx.t("month"), months, "month", default=months[-1])
+    indicator = url_widget(
+        cols[2].selectbox, ctx.t("indicator"), list(ind_names), "indicator", format_func=ind_names.get
     )
-    district = cols[3].selectbox(
+    district = url_widget(
+        cols[3].selectbox,
         ctx.t("district_drill"),
         ["", *d_names],
-        key="district",
-        bind="query-params",
+        "district",
         format_func=lambda c: d_names.get(c, ctx.t("all_districts")),
     )
-    pace = (
-        cols[4].segmented_control(
-            ctx.t("pace_line"),
-            ["linear", "seasonal"],
-            default="linear",
-            key="pace",
-            format_func=lambda p: ctx.t(f"pace_{p}"),
-            bind="query-params",
-        )
-        or "linear"
+    pace = url_widget(
+        cols[4].segmented_control,
+        ctx.t("pace_line"),
+        ["linear", "seasonal"],
+        "pace",
+        format_func=lambda p: ctx.t(f"pace_{p}"),
     )
     with st.expander(ctx.t("status_rules")):
         margin = st.slider(

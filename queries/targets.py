@@ -108,7 +108,7 @@ def _base(
             func.coalesce(act.c.months_with_data, 0).label("months_with_data"),
             func.rank().over(partition_by=tg.c.indicator_code, order_by=order).label("rank"),
             func.rank()
-            .over(partition_by=(tg.c.indicator_code, ar.c.zone), order_by=order)
+            .over(partition_by=[tg.c.indicator_code, ar.c.zone], order_by=order)
             .label("peer_rank"),
         )
         .join(tg, tg.c.area_code == ar.c.area_code)

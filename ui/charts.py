@@ -71,8 +71,7 @@ def status_map(
     return pdk.Deck(
         layers=layers,
         initial_view_state=view or view_for(boundaries),
-        map_provider=None,
-        map_style=None,
+        map_provider=None,  # and no map_style: None would make Streamlit fetch Carto tiles
         tooltip={"html": tooltip_html},
     )
 

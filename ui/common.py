@@ -146,3 +146,31 @@ def download_csv(df: pd.DataFrame, name: str, lang: str, key: str) -> None:
         key=key,
         icon=":material/download:",
     )
+
+
+def url_widget(
+    widget: Callable[..., Any], label: str, options: list[Any], key: str, default: Any = None, **kwargs: Any
+) -> Any:
+    """A choice widget whose value lives in the URL (``?key=value``, by code, independent of language).
+
+    A value in the URL that is not one of ``options`` is reported and replaced by ``default``; a link that
+    changes the URL (another page's tile) wins over the value remembered in the session.
+    """
+    as_text = [str(o) for o in options]
+    fallback = default if default in options else (options[0] if options else None)
+    raw = st.query_params.get(key)
+    synced = st.session_state.get(f"_url_{key}")
+    if raw is not None and raw != synced:
+        if raw in as_text:
+            st.session_state[key] = options[as_text.index(raw)]
+        else:
+            st.session_state[key] = fallback
+            st.toast(t("bad_param", lang(), name=key, value=raw[:40]), icon=":material/link_off:")
+    elif st.session_state.get(key) not in options:
+        st.session_state[key] = fallback
+    value = widget(label, options, key=key, **kwargs)
+    if value is None:
+        value = fallback
+    st.query_params[key] = str(value)
+    st.session_state[f"_url_{key}"] = str(value)
+    return value
