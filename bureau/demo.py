@@ -56,13 +56,20 @@ def build(
             raise DemoExists("the database already holds data; use --force to replace it with the demo city")
     tables = generate(scale, until, seed)
     with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA synchronous=OFF")  # one transaction; the file is rebuilt on failure
         for table in reversed(schema.metadata.sorted_tables):
             conn.execute(delete(table))
         rows = {}
+        indexes = [ix for table in schema.metadata.sorted_tables for ix in table.indexes]
+        for ix in indexes:  # loading first and indexing afterwards is several times faster
+            ix.drop(conn)
         for table in schema.metadata.sorted_tables:
             frame = tables.get(table.name)
             if frame is not None:
                 rows[table.name] = _write(conn, table, frame)
+        for ix in indexes:
+            ix.create(conn)
         cut_off = until.end_time.date()
         conn.execute(
             insert(schema.data_load).values(
@@ -81,8 +88,16 @@ def build(
 
 def _write(conn, table, frame: pd.DataFrame) -> int:  # type: ignore[no-untyped-def]
     cols = [c.name for c in table.columns if c.name in frame.columns]
-    data = frame[cols].astype(object).where(frame[cols].notna(), None)
-    return bulk_insert(conn, table, cols, data.itertuples(index=False, name=None))
+    columns = []
+    for c in cols:
+        series = frame[c]
+        if series.dtype == bool:
+            series = series.astype(int)
+        values = series.tolist()  # native Python types, which every driver accepts
+        if series.hasnans:
+            values = [None if v is None or v != v else v for v in values]
+        columns.append(values)
+    return bulk_insert(conn, table, cols, zip(*columns, strict=True))
 
 
 def generate(scale: str, until: pd.Period, seed: int) -> dict[str, pd.DataFrame]:
@@ -107,15 +122,16 @@ def generate(scale: str, until: pd.Period, seed: int) -> dict[str, pd.DataFrame]
     records = person_records(rng, st, months, effect, factor, until)
     out: dict[str, pd.DataFrame] = {
         "area": areas,
-        "population_cell": grid,
-        "service_point": demo_city.service_points(areas, grid, rng),
+        "population_cell": grid.assign(datum="GCJ-02"),
+        "service_point": demo_city.service_points(areas, grid, rng).assign(datum="GCJ-02"),
         "indicator": pd.DataFrame([dict(i._asdict(), sort_order=n) for n, i in enumerate(INDICATORS)]),
         "area_year": demo_city.area_years(areas, grid, years, rng, rec.LABOUR_FORCE_SHARE * factor),
     }
     out.update(records)
     out.update(demo_funds.fund_tables(rng, st, months, records, out["area_year"], factor))
-    out["target"] = demo_funds.targets(rng, records, out, effect, months)
-    out["reported_monthly"] = demo_funds.reported(records, out["startup_loan"], months)
+    actual = demo_funds.monthly_actuals(records, out["startup_loan"])
+    out["target"] = demo_funds.targets(rng, actual, out, effect, months)
+    out["reported_monthly"] = demo_funds.reported(actual, months)
     return out
 
 
@@ -163,6 +179,14 @@ def person_records(
         ["enterprise", "self_employed", "flexible", "public_welfare"], len(events), p=[0.62, 0.12, 0.22, 0.04]
     )
     training = training_records(rng, st, months, factor, int(events["person_id"].max()))
+    # Most trainees are registered unemployed people already on the books.
+    reuse = rng.random(len(training)) < 0.6
+    known = rec.pick_same_street(
+        rng, spells["street"].to_numpy(), spells["person_id"].to_numpy(), training["street"].to_numpy()[reuse]
+    )
+    ids = training["person_id"].to_numpy().copy()
+    ids[np.flatnonzero(reuse)[known > 0]] = known[known > 0]
+    training["person_id"] = ids
     persons = person_table(rng, st, spells, hires, training)
     return {
         "person": persons,
@@ -226,7 +250,7 @@ def person_table(
     frame = pd.concat(
         [spells[["person_id", "street"]], hires[["person_id", "street"]], training[["person_id", "street"]]],
         ignore_index=True,
-    )
+    ).drop_duplicates("person_id")
     n = len(frame)
     frame["birth_year"] = np.clip(rng.normal(1985, 11, n).astype(int), 1958, 2006)
     grads = np.isin(frame["person_id"].to_numpy(), hires.loc[hires["group_code"] == "graduate", "person_id"])

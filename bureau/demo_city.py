@@ -85,8 +85,9 @@ def area_rows(
 def community_rows(streets: pd.DataFrame, grid: pd.DataFrame, rng: np.random.Generator) -> list[dict]:
     """Communities (社区) or villages (村): centroids drawn where people live; no boundaries."""
     rows = []
+    by_street = grid.groupby("street_code")
     for s in streets.itertuples():
-        cells = grid[grid["street_code"] == s.area_code]
+        cells = by_street.get_group(s.area_code)
         n = int(np.clip(cells["population"].sum() // 12_000, 3, 14))
         pick = rng.choice(
             len(cells),
@@ -126,6 +127,7 @@ def _densest_near(cells: pd.DataFrame, lon: float, lat: float) -> tuple[float, f
 def service_points(areas: pd.DataFrame, grid: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """A few hundred service points: dense in the centre, with gaps in outer districts' townships."""
     rows: list[dict] = []
+    by_street, by_district = grid.groupby("street_code"), grid.groupby("district_code")
 
     def add(
         level: str, district: str, street: str | None, lon: float, lat: float, opened: str, label: str
@@ -150,7 +152,7 @@ def service_points(areas: pd.DataFrame, grid: pd.DataFrame, rng: np.random.Gener
 
     districts = areas[areas["level"] == "district"]
     for d in districts.itertuples():
-        cells = grid[grid["district_code"] == d.area_code]
+        cells = by_district.get_group(d.area_code)
         lon, lat = np.average(cells[["lon", "lat"]], axis=0, weights=cells["population"])
         add("district_centre", d.area_code, None, *_densest_near(cells, lon, lat), "2015-01-01", d.name_zh)
         for g in range(2 if d.zone == "central" else 1):
@@ -167,7 +169,7 @@ def service_points(areas: pd.DataFrame, grid: pd.DataFrame, rng: np.random.Gener
     for s in areas[areas["level"] == "street"].itertuples():
         if s.is_rural and rng.random() < 0.35:
             continue  # outer townships without a station: the gaps planners must see
-        cells = grid[grid["street_code"] == s.area_code]
+        cells = by_street.get_group(s.area_code)
         opened = f"{2016 + int(rng.integers(0, 6))}-{1 + int(rng.integers(0, 12)):02d}-01"
         add(
             "street_station",

@@ -247,17 +247,17 @@ def _split(total: float, weights: np.ndarray, step: float) -> np.ndarray:
 
 def targets(
     rng: np.random.Generator,
-    records: dict[str, pd.DataFrame],
+    actual: pd.DataFrame,
     tables: dict[str, pd.DataFrame],
     effect: pd.DataFrame,
     months: rec.Months,
 ) -> pd.DataFrame:
     """Annual targets: set from last year's as-planned level plus ambition; streets split districts exactly."""
-    actual = monthly_actuals(records, tables["startup_loan"])
     d_year = actual.groupby(["district_code", "indicator_code", "year"])["value"].sum()
     s_year = actual.groupby(["street_code", "indicator_code", "year"])["value"].sum()
     streets = tables["area"].query("level == 'street'")[["area_code", "district_code", "zone"]]
     zones = tables["area"].query("level == 'district'").set_index("area_code")["zone"]
+    street_codes = {d: g["area_code"].to_numpy() for d, g in streets.groupby("district_code")}
     rows = []
     for year in sorted(set(months.years)):
         base_year = max(year - 1, int(months.years.min()))
@@ -269,13 +269,13 @@ def targets(
                 if total <= 0:
                     continue
                 rows.append((year, d, code, d, total))
-                sts = streets[streets["district_code"] == d]["area_code"].to_numpy()
+                sts = street_codes[d]
                 w = np.array([float(s_year.get((s, code, base_year), 0.0)) for s in sts])
                 rows += [(year, s, code, d, v) for s, v in zip(sts, _split(total, w, step), strict=True)]
         for d, zone in zones.items():
             rows.append((year, d, "registered_unemployment_rate", d, CONTROL_LINE_PCT[zone]))
             rows.append((year, d, "zero_employment_cleared", d, 1.0))
-            for s in streets[streets["district_code"] == d]["area_code"]:
+            for s in street_codes[d]:
                 rows.append((year, s, "registered_unemployment_rate", d, CONTROL_LINE_PCT[zone]))
                 rows.append((year, s, "zero_employment_cleared", d, 1.0))
     frame = pd.DataFrame(
@@ -297,13 +297,12 @@ def targets(
     return pd.concat([frame, pd.DataFrame(city_rows, columns=frame.columns)], ignore_index=True)
 
 
-def reported(records: dict[str, pd.DataFrame], loans: pd.DataFrame, months: rec.Months) -> pd.DataFrame:
+def reported(actual: pd.DataFrame, months: rec.Months) -> pd.DataFrame:
     """What districts reported each month, with the defects a real feed has.
 
     Xinzhou has not yet reported the latest month (late); Hannan's report seven months back does not reconcile
     with its person-level records; Dongxihu reported the latest month three weeks late.
     """
-    actual = monthly_actuals(records, loans)
     frame = actual.groupby(["year", "month", "district_code", "indicator_code"], as_index=False)[
         "value"
     ].sum()

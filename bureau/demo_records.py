@@ -57,10 +57,12 @@ def random_days(rng: np.random.Generator, periods: pd.PeriodIndex, index: np.nda
     return starts + (rng.random(index.size) * lengths).astype("int64").astype("timedelta64[D]")
 
 
-def iso(days: np.ndarray) -> list[str | None]:
+def iso(days: np.ndarray) -> np.ndarray:
     """datetime64[D] values as ISO strings (NaT → None), the form both databases accept in bulk loads."""
-    text = np.datetime_as_string(days, unit="D")
-    return [None if t == "NaT" else str(t) for t in text]
+    days = np.asarray(days).astype("datetime64[D]")
+    text = np.datetime_as_string(days, unit="D").astype(object)
+    text[np.isnat(days)] = None
+    return text
 
 
 def expand(rng: np.random.Generator, expected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -143,3 +145,15 @@ def monthly_draws(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(street index, month index) of records drawn at ``per_person_year`` × population, shaped by ``factor``."""
     return expand(rng, (st.population * per_person_year / 12)[:, None] * factor[None, :])
+
+
+def pick_same_street(
+    rng: np.random.Generator, pool_street: np.ndarray, pool_ids: np.ndarray, streets: np.ndarray
+) -> np.ndarray:
+    """For each of ``streets`` (street indices), a random id from the pool living in the same street (-1 if none)."""
+    order = np.argsort(pool_street, kind="stable")
+    sorted_streets, sorted_ids = pool_street[order], pool_ids[order]
+    first = np.searchsorted(sorted_streets, streets, side="left")
+    count = np.searchsorted(sorted_streets, streets, side="right") - first
+    pick = first + (rng.random(streets.size) * np.maximum(count, 1)).astype(np.int64)
+    return np.where(count > 0, sorted_ids[np.minimum(pick, len(sorted_ids) - 1)], -1)

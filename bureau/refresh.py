@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
 from bureau import schema as s
+from bureau.indicators import GROUPS
 
 AGG_COLS = [
     "year",
@@ -39,20 +40,6 @@ AGG_COLS = [
     "value",
     "persons",
 ]
-EMPLOYMENT_INDICATORS = {
-    "urban_new_employment": and_(s.employment_event.c.kind == "urban_new"),
-    "reemployment": and_(
-        s.employment_event.c.kind == "urban_new",
-        s.employment_event.c.group_code.in_(["registered_unemployed", "difficulty"]),
-    ),
-    "difficulty_employment": and_(
-        s.employment_event.c.kind == "urban_new", s.employment_event.c.group_code == "difficulty"
-    ),
-    "graduate_employment": and_(
-        s.employment_event.c.kind == "urban_new", s.employment_event.c.group_code == "graduate"
-    ),
-    "rural_labour_transfer": and_(s.employment_event.c.kind == "rural_transfer"),
-}
 
 
 def _ym(col):  # type: ignore[no-untyped-def]
@@ -121,41 +108,62 @@ def _insert(conn: Connection, stmt: Select) -> None:
     conn.execute(insert(s.agg_monthly).from_select(AGG_COLS, stmt))
 
 
-def _street_flows() -> list[Select]:
+# Indicators derived from the per-group street rows of urban new employment (one scan of the events).
+DERIVED_FROM_GROUPS = {
+    "urban_new_employment": GROUPS,
+    "reemployment": ("registered_unemployed", "difficulty"),
+    "difficulty_employment": ("difficulty",),
+    "graduate_employment": ("graduate",),
+}
+
+
+def _street_events() -> Select:
+    """Street × month × group rows of urban new employment, and street × month rural labour transfers."""
     e = s.employment_event
     y, m = _ym(e.c.event_date)
-    stmts = []
-    for code, cond in EMPLOYMENT_INDICATORS.items():
-        stmts.append(
-            select(
-                y,
-                m,
-                e.c.street_code,
-                literal(code),
-                literal("all"),
-                literal("street"),
-                e.c.district_code,
-                cast(func.count(), s.agg_monthly.c.value.type),
-                func.count(distinct(e.c.person_id)),
-            )
-            .where(cond)
-            .group_by(y, m, e.c.street_code, e.c.district_code)
-        )
-    stmts.append(
+    urban = e.c.kind == "urban_new"
+    code = case((urban, literal("urban_new_employment")), else_=literal("rural_labour_transfer"))
+    group = case((urban, e.c.group_code), else_=literal("all"))
+    return (
         select(
             y,
             m,
             e.c.street_code,
-            literal("urban_new_employment"),
-            e.c.group_code,
+            code,
+            group,
             literal("street"),
             e.c.district_code,
             cast(func.count(), s.agg_monthly.c.value.type),
             func.count(distinct(e.c.person_id)),
         )
-        .where(e.c.kind == "urban_new")
-        .group_by(y, m, e.c.street_code, e.c.district_code, e.c.group_code)
+        .where(e.c.kind.in_(["urban_new", "rural_transfer"]))
+        .group_by(y, m, e.c.street_code, e.c.district_code, code, group)
     )
+
+
+def _derived(indicator: str, groups: tuple[str, ...]) -> Select:
+    a = s.agg_monthly
+    return (
+        select(
+            a.c.year,
+            a.c.month,
+            a.c.area_code,
+            literal(indicator),
+            literal("all"),
+            literal("street"),
+            a.c.district_code,
+            func.sum(a.c.value),
+            func.sum(a.c.persons),
+        )
+        .where(
+            a.c.level == "street", a.c.indicator_code == "urban_new_employment", a.c.group_code.in_(groups)
+        )
+        .group_by(a.c.year, a.c.month, a.c.area_code, a.c.district_code)
+    )
+
+
+def _street_flows() -> list[Select]:
+    stmts = [_street_events()] + [_derived(k, v) for k, v in DERIVED_FROM_GROUPS.items()]
     t = s.training_record
     ty, tm = _ym(t.c.completed_on)
     stmts.append(

@@ -56,6 +56,7 @@ population_cell = Table(
     Column("population", Integer, nullable=False),
     Column("working_age", Integer, nullable=False),
     Column("is_rural", Boolean, nullable=False, default=False),
+    Column("datum", String(8), nullable=False, default="GCJ-02"),
 )
 Index("ix_population_cell_district", population_cell.c.district_code)
 
@@ -75,6 +76,7 @@ service_point = Table(
     Column("closed_on", Date, nullable=True),
     Column("staff", Integer, nullable=False, default=1),
     Column("capacity_people", Integer, nullable=False),  # residents one point can serve
+    Column("datum", String(8), nullable=False, default="GCJ-02"),
 )
 Index("ix_service_point_district", service_point.c.district_code)
 
@@ -241,6 +243,23 @@ survey_response = Table(
     Column("street_code", String(16), nullable=False),
     Column("surveyed_on", Date, nullable=False),
     Column("satisfaction", Integer, nullable=False),  # 1..5
+)
+
+road_node = Table(
+    "road_node",
+    metadata,
+    Column("node_id", BigInteger, primary_key=True),
+    Column("lon", Float, nullable=False),  # in the datum of the area boundaries (GCJ-02 in the demo)
+    Column("lat", Float, nullable=False),
+)
+
+road_edge = Table(
+    "road_edge",
+    metadata,
+    Column("edge_id", BigInteger, primary_key=True),
+    Column("u", BigInteger, nullable=False),
+    Column("v", BigInteger, nullable=False),
+    Column("length_m", Float, nullable=False),
 )
 
 # --- what districts reported, and the monthly aggregates the pages read ------------------------------------

@@ -1,4 +1,5 @@
-"""The message catalogue: every UI string in Chinese and English, from ``messages.toml``.
+"""The message catalogue: every UI string in Chinese and English, from ``messages/*.toml`` (one file per page or
+subject, merged; a key defined twice is an error).
 
 ``t(key, lang, **values)`` formats a message; a missing key raises ``KeyError`` in tests (see
 tests/test_i18n.py) and shows the key itself in production so a page never breaks over a string.
@@ -17,8 +18,16 @@ LANGUAGES = ("zh", "en")
 @cache
 def catalogue() -> dict[str, dict[str, str]]:
     """All messages: key → {"zh": ..., "en": ...}."""
-    text = resources.files("i18n").joinpath("messages.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    merged: dict[str, dict[str, str]] = {}
+    folder = resources.files("i18n").joinpath("messages")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        for key, value in tomllib.loads(entry.read_text(encoding="utf-8")).items():
+            if key in merged:
+                raise ValueError(f"message {key!r} is defined twice (again in {entry.name})")
+            merged[key] = value
+    return merged
 
 
 def t(key: str, lang: str = "zh", **values: object) -> str:

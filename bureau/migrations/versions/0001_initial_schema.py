@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 05:35:32.956443
+Create Date: 2026-11-24 05:51:04.897120
 """
 
 import sqlalchemy as sa
@@ -150,6 +150,7 @@ def upgrade() -> None:
         sa.Column("population", sa.Integer(), nullable=False),
         sa.Column("working_age", sa.Integer(), nullable=False),
         sa.Column("is_rural", sa.Boolean(), nullable=False),
+        sa.Column("datum", sa.String(length=8), nullable=False),
         sa.PrimaryKeyConstraint("cell_id"),
     )
     with op.batch_alter_table("population_cell", schema=None) as batch_op:
@@ -165,6 +166,21 @@ def upgrade() -> None:
         sa.Column("value", sa.Float(), nullable=False),
         sa.Column("reported_on", sa.Date(), nullable=False),
         sa.PrimaryKeyConstraint("year", "month", "area_code", "indicator_code"),
+    )
+    op.create_table(
+        "road_edge",
+        sa.Column("edge_id", sa.BigInteger(), nullable=False),
+        sa.Column("u", sa.BigInteger(), nullable=False),
+        sa.Column("v", sa.BigInteger(), nullable=False),
+        sa.Column("length_m", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("edge_id"),
+    )
+    op.create_table(
+        "road_node",
+        sa.Column("node_id", sa.BigInteger(), nullable=False),
+        sa.Column("lon", sa.Float(), nullable=False),
+        sa.Column("lat", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("node_id"),
     )
     op.create_table(
         "scoring_scheme",
@@ -189,6 +205,7 @@ def upgrade() -> None:
         sa.Column("closed_on", sa.Date(), nullable=True),
         sa.Column("staff", sa.Integer(), nullable=False),
         sa.Column("capacity_people", sa.Integer(), nullable=False),
+        sa.Column("datum", sa.String(length=8), nullable=False),
         sa.PrimaryKeyConstraint("point_id"),
     )
     with op.batch_alter_table("service_point", schema=None) as batch_op:
@@ -378,6 +395,8 @@ def downgrade() -> None:
 
     op.drop_table("service_point")
     op.drop_table("scoring_scheme")
+    op.drop_table("road_node")
+    op.drop_table("road_edge")
     op.drop_table("reported_monthly")
     with op.batch_alter_table("population_cell", schema=None) as batch_op:
         batch_op.drop_index("ix_population_cell_district")
