@@ -63,6 +63,18 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_forecast(args: argparse.Namespace) -> int:
+    from bureau import forecast_job
+
+    return int(forecast_job.run_cli(args, make_engine(args.url or settings().db_url)))
+
+
+def _cmd_roads(args: argparse.Namespace) -> int:
+    from bureau import roads
+
+    return int(roads.run_cli(args, make_engine(args.url or settings().db_url)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
     parser = argparse.ArgumentParser(prog="bureau", description="Jobs for the employment bureau dashboard.")
@@ -80,11 +92,28 @@ def build_parser() -> argparse.ArgumentParser:
     ref.set_defaults(func=_cmd_refresh)
     mig = sub.add_parser("migrate", help="create or upgrade the schema (Alembic)")
     mig.set_defaults(func=_cmd_migrate)
-    for p in (demo, ref, mig):
+    fc = sub.add_parser("forecast", help="compute and store forecasts with their accuracy record")
+    fc.set_defaults(func=_cmd_forecast)
+    _extend("forecast_job", fc)
+    rd = sub.add_parser("roads", help="import a road network (GeoJSON lines) for network-distance coverage")
+    rd.set_defaults(func=_cmd_roads)
+    _extend("roads", rd)
+    for p in (demo, ref, mig, fc, rd):
         p.add_argument(
             "--url", help="SQLAlchemy URL (default: EMPLOYMENT_DB_URL, secrets.toml, or the demo file)"
         )
     return parser
+
+
+def _extend(module: str, parser: argparse.ArgumentParser) -> None:
+    """Let a job module add its own arguments (``add_arguments(parser)``), when it is installed."""
+    import importlib
+
+    try:
+        mod = importlib.import_module(f"bureau.{module}")
+    except ModuleNotFoundError:
+        return
+    mod.add_arguments(parser)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -24,6 +25,17 @@ from bureau import demo
 from bureau.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 UNTIL = pd.Period("2026-10", freq="M")  # fixed so every run builds the same database
 
 
@@ -165,3 +177,70 @@ def pg_demo_url(pg_server: str) -> str:
 def both_demo_urls(request: pytest.FixtureRequest) -> str:
     """Parametrises a test over the demo city on SQLite and on PostgreSQL."""
     return request.getfixturevalue("demo_url" if request.param == "sqlite" else "pg_demo_url")
+
+
+# --- a running app and a real browser (Playwright driving Debian's Chromium) ---------------------------------
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not Path(CHROMIUM).exists():
+        unavailable("Chromium", "REQUIRE_BROWSER", f"{CHROMIUM} not found (apt-get install chromium)")
+    port = _port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    env = dict(os.environ, EMPLOYMENT_DB_URL=demo_url, EMPLOYMENT_LANG="en")
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / "app.py"),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.3)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        unavailable("Chromium", "REQUIRE_BROWSER", f"{CHROMIUM} not found")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def wait_ready(page, timeout_ms: int = 90_000) -> None:  # type: ignore[no-untyped-def]
+    page.wait_for_selector(
+        "[data-testid='stApp'][data-test-script-state='notRunning']", state="attached", timeout=timeout_ms
+    )
+    page.wait_for_timeout(500)
+    page.wait_for_selector(
+        "[data-testid='stApp'][data-test-script-state='notRunning']", state="attached", timeout=timeout_ms
+    )

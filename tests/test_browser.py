@@ -3,98 +3,16 @@ request left the machine. Also: selecting a district on the targets page shows i
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import ROOT, unavailable
+from tests.conftest import wait_ready
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAGES = ["overview", "targets", "funds", "service_circle", "forecasts", "explore", "data"]
 LOCAL = {"localhost", "127.0.0.1", "::1", ""}
 
 pytestmark = pytest.mark.browser
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not Path(CHROMIUM).exists():
-        unavailable("Chromium", "REQUIRE_BROWSER", f"{CHROMIUM} not found (apt-get install chromium)")
-    port = _port()
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = dict(os.environ, EMPLOYMENT_DB_URL=demo_url, EMPLOYMENT_LANG="en")
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(ROOT / "app.py"),
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.3)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        unavailable("Chromium", "REQUIRE_BROWSER", f"{CHROMIUM} not found")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def wait_ready(page, timeout_ms: int = 90_000) -> None:  # type: ignore[no-untyped-def]
-    page.wait_for_selector(
-        "[data-testid='stApp'][data-test-script-state='notRunning']", state="attached", timeout=timeout_ms
-    )
-    page.wait_for_timeout(500)
-    page.wait_for_selector(
-        "[data-testid='stApp'][data-test-script-state='notRunning']", state="attached", timeout=timeout_ms
-    )
 
 
 def test_every_page_renders_without_error_and_offline(server: str, browser) -> None:  # type: ignore[no-untyped-def]
