@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 import pandas as pd
@@ -64,15 +65,13 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_forecast(args: argparse.Namespace) -> int:
-    from bureau import forecast_job
-
-    return int(forecast_job.run_cli(args, make_engine(args.url or settings().db_url)))
+    job = importlib.import_module("bureau.forecast_job")
+    return int(job.run_cli(args, make_engine(args.url or settings().db_url)))
 
 
 def _cmd_roads(args: argparse.Namespace) -> int:
-    from bureau import roads
-
-    return int(roads.run_cli(args, make_engine(args.url or settings().db_url)))
+    job = importlib.import_module("bureau.roads")
+    return int(job.run_cli(args, make_engine(args.url or settings().db_url)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,8 +106,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extend(module: str, parser: argparse.ArgumentParser) -> None:
     """Let a job module add its own arguments (``add_arguments(parser)``), when it is installed."""
-    import importlib
-
     try:
         mod = importlib.import_module(f"bureau.{module}")
     except ModuleNotFoundError:
