@@ -1,57 +1,279 @@
-"""Overview: how are we doing, on one screen."""
+"""Overview (landing page): how are we doing, on one screen, for the latest month with data.
+
+Tiles: the city's flow targets against time-elapsed progress, the registered unemployment rate against its control
+line, the districts behind on urban new employment, fund spending progress, 15-minute service-circle coverage and
+the stored unemployment forecast against the control line. Each tile shows its trend and links to its page with
+the same filters.
+"""
 
 from __future__ import annotations
 
-import streamlit as st
+from datetime import date
+from typing import Any
 
-from i18n import fmt_int, fmt_month, fmt_pct
-from queries import targets
-from ui.common import Ctx, run_page
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Engine
+
+from bureau.config import settings
+from i18n import fmt_date, fmt_int, fmt_month, fmt_pct, fmt_yuan
+from queries import meta, overview, targets
+from service_circle import coverage, summarise, to_wgs84
+from ui import charts_overview as charts
+from ui.common import Ctx, query, run_page
+
+FLOW_TILES = ("urban_new_employment", "reemployment", "difficulty_employment", "skills_training")
+RATE = "registered_unemployment_rate"
+CITY = overview.CITY
+TARGETS = "pages/targets.py"
+
+
+def month_end(year: int, month: int) -> date:
+    return pd.Period(year=year, month=month, freq="M").end_time.date()
+
+
+def _wgs84(frame: pd.DataFrame) -> pd.DataFrame:
+    """Coordinates in WGS84 whatever datum each row was stored in (the coverage package expects WGS84)."""
+    if frame.empty:
+        return frame
+    parts = [to_wgs84(part, str(datum)) for datum, part in frame.groupby("datum", sort=False)]
+    return pd.concat(parts).loc[frame.index]
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=8)
+def coverage_on(_engine: Engine, url: str, cut_off: date | None, on: date) -> dict[str, Any]:
+    """Share of residents within 15 minutes (5 km in rural cells) of a service point open on ``on``; cached
+    per database and data cut-off. Returns ``share, people, covered_people, points`` and ``by_district``."""
+    cells = overview.population_cells(_engine)
+    points = overview.open_points(_engine, on)
+    result = coverage(_wgs84(cells), _wgs84(points))
+    total = summarise(cells, result)
+    by_district = summarise(cells, result, by="district_code")["covered_share"]
+    return {
+        "share": float(total["covered_share"].iloc[0]),
+        "people": float(total["people"].iloc[0]),
+        "covered_people": float(total["covered_people"].iloc[0]),
+        "points": len(points),
+        "by_district": by_district.to_dict(),
+    }
+
+
+def tile_link(box: Any, page: str, label: str, params: dict[str, Any] | None = None) -> None:
+    box.page_link(page, label=label, icon=":material/arrow_forward:", query_params=params or None)
+
+
+def spark(box: Any, series: pd.DataFrame, title: str, control_line: float | None = None) -> None:
+    if len(series) >= 2:
+        box.altair_chart(charts.sparkline(series, title, control_line), width="stretch")
+
+
+def flow_tile(ctx: Ctx, box: Any, row: pd.Series | None, name: str, series: pd.DataFrame, code: str) -> None:
+    year, month = ctx.status.latest_year, ctx.status.latest_month
+    if row is None:
+        box.metric(name, "—")
+        box.caption(ctx.t("overview_no_target"))
+    else:
+        box.metric(
+            name,
+            fmt_int(row["actual"], ctx.lang),
+            delta=ctx.t(
+                "overview_vs_pace", pp=f"{(row['completion_rate'] - row['time_elapsed_progress']) * 100:+.1f}"
+            ),
+            help=ctx.t("overview_flow_help"),
+        )
+        box.caption(
+            ctx.t(
+                "overview_flow_caption",
+                completion=fmt_pct(row["completion_rate"]),
+                pace=fmt_pct(row["time_elapsed_progress"]),
+                target=fmt_int(row["target"], ctx.lang),
+            )
+        )
+    spark(box, series, ctx.t("overview_monthly"))
+    tile_link(box, TARGETS, ctx.t("overview_open_targets"), {"year": year, "month": month, "indicator": code})
+
+
+def rate_tile(ctx: Ctx, box: Any, row: pd.Series | None, name: str, series: pd.DataFrame) -> None:
+    year, month = ctx.status.latest_year, ctx.status.latest_month
+    line = None
+    if row is None:
+        box.metric(name, "—")
+        box.caption(ctx.t("overview_no_target"))
+    else:
+        line = float(row["target"])
+        margin = float(row["margin_pp"])
+        box.metric(
+            name,
+            f"{row['actual']:.2f}%",
+            delta=ctx.t("overview_vs_line", pp=f"{row['actual'] - line:+.2f}"),
+            delta_color="inverse",
+            help=ctx.t("overview_rate_help"),
+        )
+        key = "overview_under_line" if margin >= 0 else "overview_over_line"
+        box.caption(ctx.t(key, pp=f"{abs(margin):.2f}", line=f"{line:.2f}%"))
+    spark(box, series, ctx.t("overview_rate_monthly"), line)
+    tile_link(box, TARGETS, ctx.t("overview_open_targets"), {"year": year, "month": month, "indicator": RATE})
+
+
+def behind_tile(ctx: Ctx, box: Any, districts: pd.DataFrame) -> None:
+    year, month = ctx.status.latest_year, ctx.status.latest_month
+    new = districts[districts["indicator_code"] == "urban_new_employment"]
+    behind = new[new["status"] == "red"].sort_values("rank")
+    box.metric(
+        ctx.t("overview_behind"),
+        f"{len(behind)} / {len(new)}",
+        help=ctx.t("overview_behind_help"),
+    )
+    if behind.empty:
+        box.caption(ctx.t("overview_none_behind"))
+    else:
+        names = behind["name_zh" if ctx.lang == "zh" else "name_en"].tolist()
+        gaps = [fmt_pct(c) for c in behind["completion_rate"]]
+        sep = "、" if ctx.lang == "zh" else ", "
+        box.markdown(sep.join(f":red[{n}] ({g})" for n, g in zip(names, gaps, strict=True)))
+    if not new.empty:
+        box.caption(ctx.t("overview_pace_is", pace=fmt_pct(new["time_elapsed_progress"].iloc[0])))
+    tile_link(
+        box,
+        TARGETS,
+        ctx.t("overview_open_targets"),
+        {"year": year, "month": month, "indicator": "urban_new_employment"},
+    )
+
+
+def funds_tile(ctx: Ctx, box: Any) -> None:
+    year, month = ctx.status.latest_year, ctx.status.latest_month
+    assert year is not None and month is not None
+    now = query(overview.spending_progress, year, month).iloc[0]
+    before = query(overview.spending_progress, year - 1, month).iloc[0]
+    delta = None
+    if pd.notna(before["progress"]) and pd.notna(now["progress"]):
+        delta = ctx.t(
+            "overview_vs_last_year",
+            pp=f"{(now['progress'] - before['progress']) * 100:+.1f}",
+            month=fmt_month(year - 1, month, ctx.lang),
+        )
+    box.metric(
+        ctx.t("overview_spending"),
+        fmt_pct(now["progress"]),
+        delta=delta,
+        help=ctx.t("overview_spending_help"),
+    )
+    box.caption(
+        ctx.t(
+            "overview_spending_caption",
+            spent=fmt_yuan(now["spent_yuan"], ctx.lang),
+            allocated=fmt_yuan(now["allocated_yuan"], ctx.lang),
+            elapsed=fmt_pct(now["time_elapsed"]),
+        )
+    )
+    tile_link(box, "pages/funds.py", ctx.t("overview_open_funds"), {"year": year})
+
+
+def coverage_tile(ctx: Ctx, box: Any, d_names: dict[str, str]) -> None:
+    year, month = ctx.status.latest_year, ctx.status.latest_month
+    assert year is not None and month is not None
+    url, cut_off = settings().db_url, ctx.status.cut_off
+    now = coverage_on(ctx.engine, url, cut_off, month_end(year, month))
+    before = coverage_on(ctx.engine, url, cut_off, month_end(year - 1, month))
+    delta = None
+    if now["share"] == now["share"] and before["share"] == before["share"]:
+        delta = ctx.t(
+            "overview_vs_last_year",
+            pp=f"{(now['share'] - before['share']) * 100:+.1f}",
+            month=fmt_month(year - 1, month, ctx.lang),
+        )
+    box.metric(
+        ctx.t("overview_coverage"), fmt_pct(now["share"]), delta=delta, help=ctx.t("overview_coverage_help")
+    )
+    box.caption(
+        ctx.t(
+            "overview_coverage_caption",
+            points=fmt_int(now["points"], ctx.lang),
+            outside=fmt_int(now["people"] - now["covered_people"], ctx.lang),
+        )
+    )
+    tile_link(box, "pages/service_circle.py", ctx.t("overview_open_circle"))
+    shares = {k: v for k, v in now["by_district"].items() if v == v and k in d_names}
+    if shares:
+        worst = min(shares, key=lambda k: shares[k])
+        tile_link(
+            box,
+            "pages/service_circle.py",
+            ctx.t("overview_lowest_district", district=d_names[worst], share=fmt_pct(shares[worst])),
+            {"district": worst},
+        )
+
+
+def forecast_tile(ctx: Ctx, box: Any, line: float | None, rate_series: pd.DataFrame) -> None:
+    year = ctx.status.latest_year
+    fc = query(overview.latest_forecast, CITY, RATE)
+    params = {"area": CITY, "indicator": RATE}
+    if fc.empty:
+        box.metric(ctx.t("overview_forecast"), "—")
+        box.info(ctx.t("overview_no_forecast"), icon=":material/hourglass_empty:")
+        tile_link(box, "pages/forecasts.py", ctx.t("overview_open_forecasts"), params)
+        return
+    year_end = fc[(fc["year"] == year) & (fc["month"] == 12)]
+    point = (year_end if not year_end.empty else fc.tail(1)).iloc[0]
+    when = fmt_month(int(point["year"]), int(point["month"]), ctx.lang)
+    box.metric(
+        ctx.t("overview_forecast_at", month=when),
+        f"{point['mean']:.2f}%",
+        delta=ctx.t("overview_vs_line", pp=f"{point['mean'] - line:+.2f}") if line is not None else None,
+        delta_color="inverse",
+        help=ctx.t("overview_forecast_help"),
+    )
+    cut = point["cut_off"]
+    cut_date = cut if isinstance(cut, date) else date.fromisoformat(str(cut)[:10])
+    box.caption(
+        ctx.t(
+            "overview_forecast_caption",
+            lo=f"{point['lo_80']:.2f}",
+            hi=f"{point['hi_80']:.2f}",
+            cut_off=fmt_date(cut_date, ctx.lang),
+        )
+    )
+    if line is not None:
+        margin = line - float(point["mean"])
+        key = "overview_under_line" if margin >= 0 else "overview_over_line"
+        box.caption(ctx.t(key, pp=f"{abs(margin):.2f}", line=f"{line:.2f}%"))
+    labels = {"mean": ctx.t("overview_fc_mean"), "lo": ctx.t("overview_fc_lo"), "hi": ctx.t("overview_fc_hi")}
+    box.altair_chart(charts.forecast_spark(rate_series.tail(12), fc, line, labels), width="stretch")
+    tile_link(box, "pages/forecasts.py", ctx.t("overview_open_forecasts"), params)
 
 
 def body(ctx: Ctx) -> None:
     year, month = ctx.status.latest_year, ctx.status.latest_month
     assert year is not None and month is not None
-    st.caption(ctx.t("as_of", month=fmt_month(year, month, ctx.lang), pace=ctx.t("pace_linear")))
-    city = targets.attainment(ctx.engine, year, month, level="city")
-    districts = targets.attainment(ctx.engine, year, month)
-    cols = st.columns(3)
-    new = city[city["indicator_code"] == "urban_new_employment"]
-    if not new.empty:
-        r = new.iloc[0]
-        cols[0].metric(
-            ctx.t("tile_new_employment"),
-            fmt_int(r["actual"], ctx.lang),
-            delta=f"{(r['completion_rate'] - r['time_elapsed_progress']) * 100:+.1f} pp",
-            help=ctx.t(
-                "tile_new_employment_help",
-                target=fmt_int(r["target"], ctx.lang),
-                completion=fmt_pct(r["completion_rate"]),
-            ),
-        )
-    rate = city[city["indicator_code"] == "registered_unemployment_rate"]
-    if not rate.empty:
-        r = rate.iloc[0]
-        cols[1].metric(
-            ctx.t("tile_rate"),
-            f"{r['actual']:.2f}%",
-            delta=f"{-r['margin_pp']:+.2f} pp",
-            delta_color="inverse",
-            help=ctx.t("tile_rate_help", line=f"{r['target']:.1f}%"),
-        )
-    behind = districts[
-        (districts["indicator_code"] == "urban_new_employment") & (districts["status"] == "red")
-    ]
-    cols[2].metric(ctx.t("tile_behind"), len(behind))
-    if not behind.empty:
-        names = behind["name_zh" if ctx.lang == "zh" else "name_en"]
-        cols[2].caption("、".join(names) if ctx.lang == "zh" else ", ".join(names))
-    st.page_link(
-        "pages/targets.py",
-        label=ctx.t("open_targets"),
-        icon=":material/flag:",
-        query_params={"year": year, "month": month},
+    cfg = settings()
+    rules = {"yellow_margin_pp": cfg.yellow_margin_pp, "control_cushion_pp": cfg.control_cushion_pp}
+    st.caption(ctx.t("overview_as_of", month=fmt_month(year, month, ctx.lang)))
+    city = query(targets.attainment, year, month, level="city", **rules)
+    districts = query(targets.attainment, year, month, **rules)
+    inds = query(meta.indicators, "target")
+    name_col = "name_zh" if ctx.lang == "zh" else "name_en"
+    names = dict(zip(inds["code"], inds[name_col], strict=True))
+    d_table = query(meta.areas, "district")
+    d_names = dict(zip(d_table["area_code"], d_table[name_col], strict=True))
+    series = query(overview.city_series, (*FLOW_TILES, RATE), year, month, 24)
+    by_code = (
+        {code: row for code, row in city.set_index("indicator_code").iterrows()} if not city.empty else {}
     )
 
+    def of(code: str) -> pd.DataFrame:
+        return series[series["indicator_code"] == code]
 
-run_page(body, "page_overview")
+    tiles = st.columns(3) + st.columns(3) + st.columns(3)
+    boxes = [col.container(border=True) for col in tiles]
+    for box, code in zip(boxes[:4], FLOW_TILES, strict=True):
+        flow_tile(ctx, box, by_code.get(code), names.get(code, code), of(code), code)
+    rate_row = by_code.get(RATE)
+    rate_tile(ctx, boxes[4], rate_row, names.get(RATE, RATE), of(RATE))
+    behind_tile(ctx, boxes[5], districts)
+    funds_tile(ctx, boxes[6])
+    coverage_tile(ctx, boxes[7], d_names)
+    forecast_tile(ctx, boxes[8], float(rate_row["target"]) if rate_row is not None else None, of(RATE))
+
+
+run_page(body, "page_overview", "overview_caption")
