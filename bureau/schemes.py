@@ -1,0 +1,141 @@
+"""Scoring schemes as data: the locked presets of ``scoring.PRESETS`` plus what-if copies in ``scoring_scheme``.
+
+A preset name can never be stored (it would shadow the official scheme), a stored locked scheme can never be
+overwritten, and every definition is validated by rebuilding it from its JSON before it is written. Saving is
+one transaction. The page saves through :func:`save_to_configured_db`, which opens a writable engine for the
+configured database (the app's shared engine is read-only on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import cache
+
+import pandas as pd
+from sqlalchemy import Engine, insert, select, update
+
+from bureau import schema as s
+from bureau.config import settings
+from bureau.db import make_engine
+from scoring import PRESETS, Scheme, SchemeError
+
+PRESET_AUTHOR = "preset"
+MAX_NAME = 64  # scoring_scheme.name and created_by are VARCHAR(64)
+
+
+class SchemeRefused(ValueError):
+    """A save that would overwrite a preset or a locked scheme, or store an invalid name."""
+
+
+def list_schemes(engine: Engine) -> pd.DataFrame:
+    """Presets first (in ``PRESETS`` order), then stored schemes newest first.
+
+    Columns ``name, preset`` (bool), ``locked`` (bool), ``created_by, created_at`` (None for presets),
+    ``description``. A stored row whose name clashes with a preset is not listed (the preset wins).
+    """
+    rows = [
+        {
+            "name": name,
+            "preset": True,
+            "locked": True,
+            "created_by": PRESET_AUTHOR,
+            "created_at": None,
+            "description": scheme.description,
+        }
+        for name, scheme in PRESETS.items()
+    ]
+    t = s.scoring_scheme
+    stmt = select(t.c.name, t.c.definition_json, t.c.locked, t.c.created_by, t.c.created_at).order_by(
+        t.c.created_at.desc(), t.c.name
+    )
+    with engine.connect() as conn:
+        for r in conn.execute(stmt):
+            if r.name in PRESETS:
+                continue
+            try:
+                description = str(json.loads(r.definition_json).get("description", ""))
+            except (ValueError, AttributeError):
+                description = ""
+            rows.append(
+                {
+                    "name": r.name,
+                    "preset": False,
+                    "locked": bool(r.locked),
+                    "created_by": r.created_by,
+                    "created_at": r.created_at,
+                    "description": description,
+                }
+            )
+    return pd.DataFrame(rows, columns=["name", "preset", "locked", "created_by", "created_at", "description"])
+
+
+def load_scheme(engine: Engine, name: str) -> Scheme:
+    """The preset or stored scheme called ``name``; ``KeyError`` when there is none.
+
+    A stored scheme takes its name and locked flag from the table row (the row is the record of truth).
+    """
+    if name in PRESETS:
+        return PRESETS[name]
+    t = s.scoring_scheme
+    with engine.connect() as conn:
+        row = conn.execute(select(t.c.definition_json, t.c.locked).where(t.c.name == name)).first()
+    if row is None:
+        raise KeyError(f"no scoring scheme called {name!r}")
+    data = json.loads(row.definition_json)
+    data.update(name=name, locked=bool(row.locked))
+    return Scheme.from_dict(data)
+
+
+def _check_name(name: str) -> str:
+    clean = name.strip() if isinstance(name, str) else ""
+    if not clean:
+        raise SchemeRefused("a scheme needs a name")
+    if len(clean) > MAX_NAME:
+        raise SchemeRefused(f"scheme name is {len(clean)} characters; at most {MAX_NAME} fit")
+    if clean != name:
+        raise SchemeRefused(f"scheme name {name!r} has leading or trailing spaces")
+    if clean in PRESETS:
+        raise SchemeRefused(f"{clean!r} is a locked preset; save the what-if copy under another name")
+    return clean
+
+
+def save_scheme(engine: Engine, scheme: Scheme, user: str, now: datetime | None = None) -> None:
+    """Store ``scheme`` under its name, recording ``user`` and the time (one transaction).
+
+    Refuses (``SchemeRefused``) a preset's name, an existing locked scheme and a bad name; an invalid definition
+    raises ``SchemeError`` (both are ``ValueError``). An existing unlocked scheme of the same name is replaced.
+    """
+    if not isinstance(scheme, Scheme):
+        raise SchemeError(f"expected a Scheme, got {type(scheme).__name__}")
+    name = _check_name(scheme.name)
+    text = scheme.to_json()
+    if Scheme.from_json(text) != scheme:  # the stored text must rebuild exactly this scheme
+        raise SchemeError(f"scheme {name!r} does not round-trip through JSON")
+    who = (user or "").strip()[:MAX_NAME] or "unknown"
+    when = now or datetime.now().replace(microsecond=0)
+    t = s.scoring_scheme
+    values = dict(definition_json=text, locked=scheme.locked, created_by=who, created_at=when)
+    with engine.begin() as conn:
+        existing = conn.execute(select(t.c.locked).where(t.c.name == name).with_for_update()).first()
+        if existing is not None and existing.locked:
+            raise SchemeRefused(f"{name!r} is a locked scheme; it cannot be overwritten")
+        if existing is None:
+            conn.execute(insert(t).values(name=name, **values))
+        else:
+            conn.execute(update(t).where(t.c.name == name).values(**values))
+
+
+@cache
+def _writable(url: str) -> Engine:
+    return make_engine(url)
+
+
+def writable_engine() -> Engine:
+    """A read-write engine for the configured database (one per URL and process)."""
+    return _writable(settings().db_url)
+
+
+def save_to_configured_db(scheme: Scheme, user: str) -> None:
+    """:func:`save_scheme` into the configured database through a writable engine."""
+    save_scheme(writable_engine(), scheme, user)

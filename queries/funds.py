@@ -1,0 +1,374 @@
+"""Employment-fund performance indicators (就业补助资金绩效), one value per district and year, computed in SQL.
+
+Every figure is an aggregate computed in the database (``GROUP BY`` per district), joined onto the list of
+districts in one statement; pandas only fixes the column types. Definitions, units and sources are in
+docs/funds.md; the codes are those of ``bureau/indicators.py`` (category "fund") plus ``registered_unemployed``
+(a series indicator the ``factor_method`` preset uses as its labour factor).
+
+Dates: the "cut-off" of a year and month is the last day of that month; spending and surveys count from
+1 January of the year to the cut-off; loans are judged as of the cut-off.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import Engine, Float, and_, case, cast, distinct, func, literal, or_, select
+from sqlalchemy.engine import Connection
+
+from bureau import schema as s
+
+FUND_CODES: tuple[str, ...] = (
+    "own_funds_ratio_pct",
+    "spending_progress_pct",
+    "year_end_balance_pct",
+    "cost_per_placement_yuan",
+    "loan_target_yuan",
+    "loans_issued_vs_target_pct",
+    "last_year_completion_pct",
+    "loan_recovery_rate_pct",
+    "loan_overdue_rate_pct",
+    "loan_balance_yuan",
+    "guarantee_fund_balance_yuan",
+    "targets_met_share_pct",
+    "satisfaction_score",
+    "working_age_population",
+    "fiscal_capacity_per_capita_yuan",
+)
+#: Columns of :func:`fund_indicators` after ``area_code``.
+INDICATOR_COLUMNS: tuple[str, ...] = (*FUND_CODES, "registered_unemployed")
+SUBSIDY_CATEGORIES: tuple[str, ...] = (
+    "public_welfare_job",
+    "social_insurance",
+    "job_introduction",
+    "training",
+    "startup",
+    "loan_interest",
+)
+
+
+def _frame(conn: Connection, stmt) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=list(stmt.selected_columns.keys()))
+
+
+def month_end(year: int, month: int) -> date:
+    """The last day of ``month`` of ``year`` (the cut-off the indicators are computed at)."""
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _pct(numerator, denominator):  # type: ignore[no-untyped-def]
+    """numerator ÷ denominator × 100 in floating point on both backends; NULL when the denominator is 0."""
+    return cast(numerator, Float) * 100.0 / func.nullif(cast(denominator, Float), 0.0)
+
+
+def _check(year: int, month: int) -> None:
+    if not 1 <= month <= 12:
+        raise ValueError(f"month must be 1–12, got {month}")
+    if not 1900 <= year <= 9999:
+        raise ValueError(f"year out of range: {year}")
+
+
+def fund_indicators(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
+    """One row per district: ``area_code`` and one float column per code of :data:`INDICATOR_COLUMNS`.
+
+    Units: ``*_pct`` in percent (0–100, may exceed 100), ``*_yuan`` in yuan, ``satisfaction_score`` 0–100
+    (survey mean of 1–5 × 20), ``working_age_population`` and ``registered_unemployed`` in persons. NaN means
+    the database has nothing to compute the value from (e.g. no allocation row for the year).
+
+    - ``own_funds_ratio_pct`` = fund_allocation(year, source "district_own") ÷ area_year(year − 1)
+      budget_revenue_yuan × 100 (the 1.5 % rule);
+    - ``spending_progress_pct`` = subsidy_payment paid 1 Jan – cut-off ÷ the year's fund_allocation (all
+      sources) × 100;
+    - ``year_end_balance_pct`` = (the year's fund_allocation − subsidy_payment paid in the whole year) ÷ the
+      year's fund_allocation × 100 (for a year not yet over: the balance so far);
+    - ``cost_per_placement_yuan`` = subsidy spending 1 Jan – cut-off ÷ urban new employment (agg_monthly,
+      months 1…month);
+    - ``loan_target_yuan`` = the year's target for startup_loans_issued (target table), else
+      guarantee_fund.loan_target_yuan;
+    - ``loans_issued_vs_target_pct`` = agg_monthly startup_loans_issued months 1…month ÷ loan target × 100;
+    - ``last_year_completion_pct`` = the same for the whole previous year against its target;
+    - ``loan_recovery_rate_pct`` = amount of loans due by the cut-off and repaid by it ÷ amount due by the
+      cut-off × 100 (all loans on record, cumulative);
+    - ``loan_overdue_rate_pct`` = outstanding amount of loans past their due date ÷ loan balance × 100 (the
+      banking definition: overdue balance ÷ balance; 0 when a district has loans but no balance);
+    - ``loan_balance_yuan`` = amount of loans issued by the cut-off and not repaid by it;
+    - ``guarantee_fund_balance_yuan`` = guarantee_fund.balance_yuan of the year;
+    - ``targets_met_share_pct`` = district targets of the year met ÷ targets set × 100, where a flow target is
+      met when months 1…month add up to ≥ 100 % of it, a control line when the month's rate is ≤ the line,
+      a yes/no target when the month's flag is 1;
+    - ``satisfaction_score`` = mean survey satisfaction (1–5) 1 Jan – cut-off × 20;
+    - ``working_age_population``, ``fiscal_capacity_per_capita_yuan`` = area_year of the year;
+    - ``registered_unemployed`` = agg_monthly stock at the end of ``month``.
+    """
+    _check(year, month)
+    start, cut = date(year, 1, 1), month_end(year, month)
+    fa, ay, sp, am, tg, ind = (
+        s.fund_allocation,
+        s.area_year,
+        s.subsidy_payment,
+        s.agg_monthly,
+        s.target,
+        s.indicator,
+    )
+    ln, gf, sv, ar = s.startup_loan, s.guarantee_fund, s.survey_response, s.area
+    district_agg = and_(am.c.level == "district", am.c.group_code == "all")
+
+    alloc = (
+        select(
+            fa.c.district_code,
+            func.sum(fa.c.amount_yuan).label("input_yuan"),
+            func.sum(case((fa.c.source == "district_own", fa.c.amount_yuan), else_=0.0)).label("own_yuan"),
+        )
+        .where(fa.c.year == year)
+        .group_by(fa.c.district_code)
+        .subquery("alloc")
+    )
+    spend = (
+        select(
+            sp.c.district_code,
+            func.sum(case((sp.c.paid_on <= cut, sp.c.amount_yuan), else_=0.0)).label("spent_to_cut"),
+            func.sum(sp.c.amount_yuan).label("spent_year"),
+        )
+        .where(sp.c.paid_on >= start, sp.c.paid_on <= date(year, 12, 31))
+        .group_by(sp.c.district_code)
+        .subquery("spend")
+    )
+    flows = (
+        select(
+            am.c.district_code,
+            func.sum(
+                case(
+                    (and_(am.c.indicator_code == "urban_new_employment", am.c.year == year), am.c.value),
+                    else_=0.0,
+                )
+            ).label("placed"),
+            func.sum(
+                case(
+                    (and_(am.c.indicator_code == "startup_loans_issued", am.c.year == year), am.c.value),
+                    else_=0.0,
+                )
+            ).label("issued_now"),
+            func.sum(
+                case(
+                    (and_(am.c.indicator_code == "startup_loans_issued", am.c.year == year - 1), am.c.value),
+                    else_=0.0,
+                )
+            ).label("issued_last"),
+            func.max(
+                case(
+                    (
+                        and_(
+                            am.c.indicator_code == "registered_unemployed",
+                            am.c.year == year,
+                            am.c.month == month,
+                        ),
+                        am.c.value,
+                    ),
+                    else_=None,
+                )
+            ).label("registered_unemployed"),
+        )
+        .where(
+            district_agg,
+            am.c.indicator_code.in_(
+                ["urban_new_employment", "startup_loans_issued", "registered_unemployed"]
+            ),
+            or_(and_(am.c.year == year, am.c.month <= month), am.c.year == year - 1),
+        )
+        .group_by(am.c.district_code)
+        .subquery("flows")
+    )
+    loan_targets = (
+        select(
+            tg.c.area_code.label("district_code"),
+            func.max(case((tg.c.year == year, tg.c.target_value), else_=None)).label("target_now"),
+            func.max(case((tg.c.year == year - 1, tg.c.target_value), else_=None)).label("target_last"),
+        )
+        .where(tg.c.indicator_code == "startup_loans_issued", tg.c.year.in_([year, year - 1]))
+        .group_by(tg.c.area_code)
+        .subquery("loan_targets")
+    )
+    gf_now, gf_last = gf.alias("gf_now"), gf.alias("gf_last")
+    due = ln.c.due_on <= cut
+    repaid = and_(ln.c.repaid_on.is_not(None), ln.c.repaid_on <= cut)
+    outstanding = and_(ln.c.issued_on <= cut, or_(ln.c.repaid_on.is_(None), ln.c.repaid_on > cut))
+    loans = (
+        select(
+            ln.c.district_code,
+            func.count().label("n_loans"),
+            func.sum(case((due, ln.c.amount_yuan), else_=0.0)).label("due_yuan"),
+            func.sum(case((and_(due, repaid), ln.c.amount_yuan), else_=0.0)).label("recovered_yuan"),
+            func.sum(case((outstanding, ln.c.amount_yuan), else_=0.0)).label("balance_yuan"),
+            func.sum(case((and_(outstanding, due), ln.c.amount_yuan), else_=0.0)).label("overdue_yuan"),
+        )
+        .where(ln.c.issued_on <= cut)
+        .group_by(ln.c.district_code)
+        .subquery("loans")
+    )
+    # Targets met: actual per district and target indicator (flows summed, others at the month).
+    at_month = or_(ind.c.kind == "flow", am.c.month == month)
+    actual = (
+        select(
+            am.c.district_code,
+            am.c.indicator_code,
+            func.sum(case((at_month, am.c.value), else_=None)).label("actual"),
+        )
+        .join(ind, ind.c.code == am.c.indicator_code)
+        .where(district_agg, am.c.year == year, am.c.month <= month)
+        .group_by(am.c.district_code, am.c.indicator_code)
+        .subquery("actual")
+    )
+    met = case(
+        (actual.c.actual.is_(None), 0),
+        (ind.c.direction == "control", case((actual.c.actual <= tg.c.target_value, 1), else_=0)),
+        (ind.c.direction == "yes_no", case((actual.c.actual >= 1, 1), else_=0)),
+        (actual.c.actual >= tg.c.target_value, 1),
+        else_=0,
+    )
+    targets_met = (
+        select(
+            tg.c.area_code.label("district_code"),
+            func.sum(met).label("n_met"),
+            func.count().label("n_targets"),
+        )
+        .join(ind, ind.c.code == tg.c.indicator_code)
+        .outerjoin(
+            actual,
+            and_(actual.c.district_code == tg.c.area_code, actual.c.indicator_code == tg.c.indicator_code),
+        )
+        .join(ar, and_(ar.c.area_code == tg.c.area_code, ar.c.level == "district"))
+        .where(tg.c.year == year)
+        .group_by(tg.c.area_code)
+        .subquery("targets_met")
+    )
+    survey = (
+        select(sv.c.district_code, func.avg(cast(sv.c.satisfaction, Float)).label("mean_satisfaction"))
+        .where(sv.c.surveyed_on >= start, sv.c.surveyed_on <= cut)
+        .group_by(sv.c.district_code)
+        .subquery("survey")
+    )
+    ay_now, ay_last = ay.alias("ay_now"), ay.alias("ay_last")
+    loan_target = func.coalesce(loan_targets.c.target_now, gf_now.c.loan_target_yuan)
+    loan_target_last = func.coalesce(loan_targets.c.target_last, gf_last.c.loan_target_yuan)
+    spent_to_cut = func.coalesce(spend.c.spent_to_cut, 0.0)
+    columns = {
+        "own_funds_ratio_pct": _pct(alloc.c.own_yuan, ay_last.c.budget_revenue_yuan),
+        "spending_progress_pct": _pct(spent_to_cut, alloc.c.input_yuan),
+        "year_end_balance_pct": _pct(
+            alloc.c.input_yuan - func.coalesce(spend.c.spent_year, 0.0), alloc.c.input_yuan
+        ),
+        "cost_per_placement_yuan": cast(spent_to_cut, Float) / func.nullif(cast(flows.c.placed, Float), 0.0),
+        "loan_target_yuan": cast(loan_target, Float),
+        "loans_issued_vs_target_pct": _pct(func.coalesce(flows.c.issued_now, 0.0), loan_target),
+        "last_year_completion_pct": _pct(func.coalesce(flows.c.issued_last, 0.0), loan_target_last),
+        "loan_recovery_rate_pct": _pct(loans.c.recovered_yuan, loans.c.due_yuan),
+        "loan_overdue_rate_pct": case(
+            (loans.c.balance_yuan > 0, _pct(loans.c.overdue_yuan, loans.c.balance_yuan)),
+            (loans.c.n_loans > 0, literal(0.0, Float)),
+            else_=None,
+        ),
+        "loan_balance_yuan": cast(func.coalesce(loans.c.balance_yuan, 0.0), Float),
+        "guarantee_fund_balance_yuan": cast(gf_now.c.balance_yuan, Float),
+        "targets_met_share_pct": _pct(targets_met.c.n_met, targets_met.c.n_targets),
+        "satisfaction_score": cast(survey.c.mean_satisfaction, Float) * 20.0,
+        "working_age_population": cast(ay_now.c.working_age_population, Float),
+        "fiscal_capacity_per_capita_yuan": cast(ay_now.c.fiscal_capacity_per_capita_yuan, Float),
+        "registered_unemployed": cast(flows.c.registered_unemployed, Float),
+    }
+    code = ar.c.area_code
+    stmt = (
+        select(code, *(expr.label(name) for name, expr in columns.items()))
+        .select_from(ar)
+        .outerjoin(alloc, alloc.c.district_code == code)
+        .outerjoin(spend, spend.c.district_code == code)
+        .outerjoin(flows, flows.c.district_code == code)
+        .outerjoin(loan_targets, loan_targets.c.district_code == code)
+        .outerjoin(gf_now, and_(gf_now.c.district_code == code, gf_now.c.year == year))
+        .outerjoin(gf_last, and_(gf_last.c.district_code == code, gf_last.c.year == year - 1))
+        .outerjoin(loans, loans.c.district_code == code)
+        .outerjoin(targets_met, targets_met.c.district_code == code)
+        .outerjoin(survey, survey.c.district_code == code)
+        .outerjoin(ay_now, and_(ay_now.c.area_code == code, ay_now.c.year == year))
+        .outerjoin(ay_last, and_(ay_last.c.area_code == code, ay_last.c.year == year - 1))
+        .where(ar.c.level == "district")
+        .order_by(code)
+    )
+    with engine.connect() as conn:
+        out = _frame(conn, stmt)
+    for name in INDICATOR_COLUMNS:
+        out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
+    out["area_code"] = out["area_code"].astype(str)
+    return out
+
+
+def subsidies_by_category(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
+    """Subsidy spending 1 January – end of ``month`` by district and category.
+
+    Columns ``area_code, category, amount_yuan`` (yuan), ``share_pct`` (percent of the district's spending,
+    a window sum over the district in SQL). Categories: :data:`SUBSIDY_CATEGORIES`.
+    """
+    _check(year, month)
+    sp = s.subsidy_payment
+    amount = func.sum(sp.c.amount_yuan)
+    stmt = (
+        select(
+            sp.c.district_code.label("area_code"),
+            sp.c.category,
+            cast(amount, Float).label("amount_yuan"),
+            _pct(amount, func.sum(amount).over(partition_by=sp.c.district_code)).label("share_pct"),
+        )
+        .where(sp.c.paid_on >= date(year, 1, 1), sp.c.paid_on <= month_end(year, month))
+        .group_by(sp.c.district_code, sp.c.category)
+        .order_by(sp.c.district_code, sp.c.category)
+    )
+    with engine.connect() as conn:
+        out = _frame(conn, stmt)
+    for col in ("amount_yuan", "share_pct"):
+        out[col] = out[col].astype(float)
+    return out
+
+
+def allocation_totals(engine: Engine, year: int) -> pd.DataFrame:
+    """The year's actual fund allocation per district, summed over sources: ``area_code, amount_yuan``
+    (yuan) and ``district_own_yuan`` (the district's own part). Empty when the year has no allocation."""
+    fa = s.fund_allocation
+    stmt = (
+        select(
+            fa.c.district_code.label("area_code"),
+            cast(func.sum(fa.c.amount_yuan), Float).label("amount_yuan"),
+            cast(func.sum(case((fa.c.source == "district_own", fa.c.amount_yuan), else_=0.0)), Float).label(
+                "district_own_yuan"
+            ),
+        )
+        .where(fa.c.year == year)
+        .group_by(fa.c.district_code)
+        .order_by(fa.c.district_code)
+    )
+    with engine.connect() as conn:
+        out = _frame(conn, stmt)
+    for col in ("amount_yuan", "district_own_yuan"):
+        out[col] = out[col].astype(float)
+    return out
+
+
+def fund_years(engine: Engine) -> pd.DataFrame:
+    """Years with a fund allocation, newest first: ``year, months`` (distinct months of subsidy spending in
+    agg_monthly for the year, so 12 = a complete year)."""
+    fa, am = s.fund_allocation, s.agg_monthly
+    months = (
+        select(am.c.year, func.count(distinct(am.c.month)).label("months"))
+        .where(am.c.indicator_code == "subsidy_spending", am.c.level == "district")
+        .group_by(am.c.year)
+        .subquery("months")
+    )
+    years = select(fa.c.year).distinct().subquery("years")
+    stmt = (
+        select(years.c.year, func.coalesce(months.c.months, 0).label("months"))
+        .outerjoin(months, months.c.year == years.c.year)
+        .order_by(years.c.year.desc())
+    )
+    with engine.connect() as conn:
+        out = _frame(conn, stmt)
+    return out.astype({"year": int, "months": int})
