@@ -1,11 +1,17 @@
 """The employment bureau dashboard: routing, language and the frame shared by every page."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from bureau.config import settings
 from i18n import t
 
-st.set_page_config(page_title="就业局驾驶舱 · Employment bureau", page_icon=":material/work:", layout="wide")
+st.set_page_config(
+    page_title="就业局驾驶舱 · Employment bureau",
+    page_icon=str(Path(__file__).parent / "ui" / "favicon.png"),
+    layout="wide",
+)
 
 with st.sidebar:
     st.selectbox(

@@ -13,7 +13,19 @@ from queries.adjustment import adjustment_panel
 from ui import charts
 from ui.common import Ctx, download_csv, query, run_page, url_widget
 
-STATUS_ICON = {"green": "🟢", "yellow": "🟡", "red": "🔴"}
+STATUS_MD = {"green": ":green[●]", "yellow": ":orange[●]", "red": ":red[●]"}  # no emoji: fonts vary
+
+
+def status_labels(ctx: Ctx) -> dict[str, str]:
+    """Status code → "● name" in the page's language."""
+    return {s: f"● {ctx.t('status_' + s)}" for s in ("green", "yellow", "red")}
+
+
+def coloured(frame: pd.DataFrame, ctx: Ctx):  # type: ignore[no-untyped-def]
+    """The table with its status column coloured red / amber / green."""
+    colour = {text: charts.STATUS_HEX[s] for s, text in status_labels(ctx).items()}
+    column = ctx.t("col_status")
+    return frame.style.map(lambda v: f"color: {colour.get(v, 'inherit')}; font-weight: 600", subset=[column])
 
 
 def select_district(codes_key: str, selection_key: str) -> None:
@@ -51,7 +63,7 @@ def filters(ctx: Ctx) -> dict:
     name_col = "name_zh" if ctx.lang == "zh" else "name_en"
     ind_names = dict(zip(inds["code"], inds[name_col], strict=True))
     d_names = dict(zip(districts["area_code"], districts[name_col], strict=True))
-    cols = st.columns([1, 1, 2, 2, 1.4])
+    cols = st.columns([1, 1, 2, 2, 2])
     year = url_widget(cols[0].selectbox, ctx.t("year"), years, "year")
     months = query(meta.months_available, year) or [12]
     month = url_widget(cols[1].selectbox, ctx.t("month"), months, "month", default=months[-1])
@@ -95,7 +107,7 @@ def headline(ctx: Ctx, f: dict, table: pd.DataFrame) -> None:
     counts = row["status"].value_counts()
     c = st.columns(4)
     for col, status in zip(c[:3], ("green", "yellow", "red"), strict=True):
-        col.metric(f"{STATUS_ICON[status]} {ctx.t('status_' + status)}", int(counts.get(status, 0)))
+        col.metric(f"{STATUS_MD[status]} {ctx.t('status_' + status)}", int(counts.get(status, 0)))
     if not row.empty and row["direction"].iloc[0] not in ("control", "yes_no"):
         total_t, total_a = row["target"].sum(), row["actual"].sum()
         c[3].metric(
@@ -123,7 +135,7 @@ def ranking_table(ctx: Ctx, f: dict, table: pd.DataFrame) -> pd.DataFrame:
             ctx.t("col_progress"): row["time_elapsed_progress"],
             ctx.t("col_gap"): row["pace_gap"],
             ctx.t("col_margin"): row["margin_pp"],
-            ctx.t("col_status"): row["status"].map(lambda s: f"{STATUS_ICON[s]} {ctx.t('status_' + s)}"),
+            ctx.t("col_status"): row["status"].map(status_labels(ctx)),
             ctx.t("col_peer_rank"): row["peer_rank"],
             ctx.t("col_rank_change"): arrow,
         }
@@ -134,7 +146,7 @@ def ranking_table(ctx: Ctx, f: dict, table: pd.DataFrame) -> pd.DataFrame:
         shown = shown.drop(columns=[ctx.t("col_margin")])
     st.session_state["tg_codes"] = list(row["area_code"])
     st.dataframe(
-        shown,
+        coloured(shown, ctx),
         hide_index=True,
         width="stretch",
         key="tg_table",
@@ -220,11 +232,11 @@ def drill_down(ctx: Ctx, f: dict) -> None:
             ctx.t("col_completion"): srow["completion_rate"],
             ctx.t("col_progress"): srow["time_elapsed_progress"],
             ctx.t("col_gap"): srow["pace_gap"],
-            ctx.t("col_status"): srow["status"].map(lambda s: f"{STATUS_ICON[s]} {ctx.t('status_' + s)}"),
+            ctx.t("col_status"): srow["status"].map(status_labels(ctx)),
         }
     )
     st.dataframe(
-        street_table,
+        coloured(street_table, ctx),
         hide_index=True,
         width="stretch",
         key="tg_streets",

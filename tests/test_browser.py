@@ -34,6 +34,8 @@ def test_every_page_renders_without_error_and_offline(server: str, browser) -> N
         assert page.locator("[data-testid='stException']").count() == 0, name
         assert page.locator("[data-testid='stAlertContentError']").count() == 0, name
         assert page.get_by_text("Synthetic demo data").count() >= 1, name
+        # app.py's navigation ran (not the legacy pages/ mode): the language switch is in the sidebar
+        assert page.get_by_text("语言 / Language").count() == 1, name
     context.close()
     assert outside == []
 

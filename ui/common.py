@@ -125,8 +125,26 @@ def database_down(language: str, exc: Exception | None = None) -> None:
         st.rerun()
 
 
+def _leave_legacy_multipage_mode() -> None:
+    """Make sure app.py's navigation (language switch, page titles) runs, even for a deep link.
+
+    Streamlit treats an app with a ``pages/`` folder as a legacy (v1) multipage app until ``st.navigation`` has
+    been called once in the process; so when the first request after a server start is a deep link such as
+    ``/targets``, it runs ``pages/targets.py`` alone. Switching the flag and rerunning sends that request through
+    ``app.py`` instead.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a future Streamlit without the legacy mode
+        return
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def run_page(body: Callable[[Ctx], None], title_key: str, caption_key: str | None = None) -> None:
     """Frame the page and run ``body``; database failures become a plain message with a retry."""
+    _leave_legacy_multipage_mode()
     ctx = frame(title_key, caption_key)
     if ctx is None:
         return
