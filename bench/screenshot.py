@@ -32,12 +32,12 @@ def main() -> None:
         time.sleep(4)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-            page = browser.new_page(viewport={"width": 1500, "height": 1100})
+            page = browser.new_page(viewport={"width": 1500, "height": int(os.environ.get("HEIGHT", "1100"))})
             page.goto(f"http://127.0.0.1:{port}/{target}")
             ready = "[data-testid='stApp'][data-test-script-state='notRunning']"
             page.wait_for_selector(ready, state="attached", timeout=120_000)
             page.wait_for_timeout(4000)
-            page.screenshot(path=str(out), full_page=False)
+            page.screenshot(path=str(out), full_page=os.environ.get("FULL_PAGE") == "1")
             browser.close()
     finally:
         proc.terminate()

@@ -21,6 +21,11 @@ def status_labels(ctx: Ctx) -> dict[str, str]:
     return {s: f"● {ctx.t('status_' + s)}" for s in ("green", "yellow", "red")}
 
 
+def status_names(ctx: Ctx) -> dict[str, str]:
+    """Status code → its name in the page's language."""
+    return {s: ctx.t("status_" + s) for s in ("green", "yellow", "red")}
+
+
 def coloured(frame: pd.DataFrame, ctx: Ctx):  # type: ignore[no-untyped-def]
     """The table with its status column coloured red / amber / green."""
     colour = {text: charts.STATUS_HEX[s] for s, text in status_labels(ctx).items()}
@@ -183,7 +188,9 @@ def heat_and_map(ctx: Ctx, f: dict, table: pd.DataFrame) -> None:
         status_text=table["status"].map(lambda s: ctx.t("status_" + s)),
     )
     left.subheader(ctx.t("heat_table"))
-    left.altair_chart(charts.heat_table(heat, {"status": ctx.t("col_status")}), width="stretch")
+    left.altair_chart(
+        charts.heat_table(heat, {"status": ctx.t("col_status"), **status_names(ctx)}), width="stretch"
+    )
     right.subheader(ctx.t("status_map"))
     row = table[table["indicator_code"] == f["indicator"]]
     status = row[["area_code", "status"]].assign(

@@ -118,21 +118,28 @@ def cumulative_chart(curve: pd.DataFrame, pace: pd.DataFrame, labels: dict[str, 
 
 
 def heat_table(frame: pd.DataFrame, labels: dict[str, str]) -> alt.Chart:
-    """District × indicator grid coloured by status, the figure written in each cell."""
+    """Indicator × district grid coloured by status, the figure written in each cell.
+
+    ``frame`` has ``area, indicator, label, status, status_text``; ``labels["status"]`` titles the legend and
+    ``labels[<status>]`` name the colours in the page's language.
+    """
+    domain = [labels[s] for s in STATUS_HEX]
     base = alt.Chart(frame).encode(
-        x=alt.X("indicator:N", title=None, sort=None, axis=alt.Axis(labelAngle=-30, labelLimit=160)),
-        y=alt.Y("area:N", title=None, sort=None),
+        x=alt.X(
+            "area:N", title=None, sort=None, axis=alt.Axis(labelAngle=0, labelOverlap=False, orient="top")
+        ),
+        y=alt.Y("indicator:N", title=None, sort=None, axis=alt.Axis(labelLimit=220, labelOverlap=False)),
     )
-    rect = base.mark_rect(stroke="white").encode(
+    rect = base.mark_rect(stroke="white", strokeWidth=2).encode(
         color=alt.Color(
-            "status:N",
-            scale=alt.Scale(domain=list(STATUS_HEX), range=list(STATUS_HEX.values())),
-            legend=alt.Legend(title=labels["status"]),
+            "status_text:N",
+            scale=alt.Scale(domain=domain, range=list(STATUS_HEX.values())),
+            legend=alt.Legend(title=labels["status"], orient="bottom"),
         ),
         tooltip=["area:N", "indicator:N", "label:N", "status_text:N"],
     )
     text = base.mark_text(fontSize=11, color="white").encode(text="label:N")
-    return (rect + text).properties(height=max(24 * frame["area"].nunique(), 200))
+    return (rect + text).properties(height=alt.Step(30))
 
 
 def bar_chart(
@@ -144,10 +151,10 @@ def bar_chart(
         .mark_bar(color=color)
         .encode(
             x=alt.X(f"{x}:Q", title=labels.get(x, x)),
-            y=alt.Y(f"{y}:N", sort="-x", title=None),
+            y=alt.Y(f"{y}:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False, labelLimit=200)),
             tooltip=[f"{y}:N", alt.Tooltip(f"{x}:Q", format=",.0f")],
         )
-        .properties(height=max(28 * len(frame), 120))
+        .properties(height=alt.Step(28))
     )
 
 
@@ -158,7 +165,10 @@ def actual_vs_expected(frame: pd.DataFrame, labels: dict[str, str]) -> alt.Chart
     diag = (
         alt.Chart(pd.DataFrame({"v": [lo, hi]}))
         .mark_line(color="#9CA3AF", strokeDash=[4, 4])
-        .encode(x="v:Q", y="v:Q")
+        .encode(
+            x=alt.X("v:Q", scale=alt.Scale(domain=[lo, hi], zero=False)),
+            y=alt.Y("v:Q", scale=alt.Scale(domain=[lo, hi], zero=False)),
+        )
     )
     pts = (
         alt.Chart(frame)
@@ -167,13 +177,13 @@ def actual_vs_expected(frame: pd.DataFrame, labels: dict[str, str]) -> alt.Chart
             x=alt.X(
                 "expected:Q",
                 title=labels["expected"],
-                scale=alt.Scale(domain=[lo, hi]),
+                scale=alt.Scale(domain=[lo, hi], zero=False),
                 axis=alt.Axis(format="%"),
             ),
             y=alt.Y(
                 "actual:Q",
                 title=labels["actual"],
-                scale=alt.Scale(domain=[lo, hi]),
+                scale=alt.Scale(domain=[lo, hi], zero=False),
                 axis=alt.Axis(format="%"),
             ),
             color=alt.Color("zone:N", title=labels["zone"]),
