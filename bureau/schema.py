@@ -314,6 +314,21 @@ data_load = Table(
     Column("cut_off", Date, nullable=True),  # the last day the data covers
     Column("synthetic", Boolean, nullable=False, default=False),
     Column("note", Text, nullable=True),
+    Column("loaded_by", String(64), nullable=True),
+    Column("source", Text, nullable=True),  # file names, encodings and datums detected
+)
+
+data_change = Table(
+    "data_change",
+    metadata,
+    Column("change_id", Integer, primary_key=True, autoincrement=True),
+    Column("load_id", Integer, ForeignKey("data_load.load_id"), nullable=False),
+    Column("table_name", String(48), nullable=False),
+    Column("row_key", Text, nullable=False),  # JSON of the replaced row's key
+    Column("previous_json", Text, nullable=True),  # the values before (null for a new row)
+    Column("new_json", Text, nullable=False),
+    Column("changed_at", DateTime, nullable=False),
+    Column("changed_by", String(64), nullable=False),
 )
 
 scoring_scheme = Table(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 05:51:04.897120
+Create Date: 2026-11-24 06:16:53.036617
 """
 
 import sqlalchemy as sa
@@ -73,6 +73,8 @@ def upgrade() -> None:
         sa.Column("cut_off", sa.Date(), nullable=True),
         sa.Column("synthetic", sa.Boolean(), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("loaded_by", sa.String(length=64), nullable=True),
+        sa.Column("source", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("load_id"),
     )
     op.create_table(
@@ -308,6 +310,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("year", "area_code"),
     )
     op.create_table(
+        "data_change",
+        sa.Column("change_id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("load_id", sa.Integer(), nullable=False),
+        sa.Column("table_name", sa.String(length=48), nullable=False),
+        sa.Column("row_key", sa.Text(), nullable=False),
+        sa.Column("previous_json", sa.Text(), nullable=True),
+        sa.Column("new_json", sa.Text(), nullable=False),
+        sa.Column("changed_at", sa.DateTime(), nullable=False),
+        sa.Column("changed_by", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["load_id"],
+            ["data_load.load_id"],
+        ),
+        sa.PrimaryKeyConstraint("change_id"),
+    )
+    op.create_table(
         "forecast_accuracy",
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("area_code", sa.String(length=16), nullable=False),
@@ -371,6 +389,7 @@ def downgrade() -> None:
     op.drop_table("target")
     op.drop_table("forecast_value")
     op.drop_table("forecast_accuracy")
+    op.drop_table("data_change")
     op.drop_table("area_year")
     op.drop_table("zero_employment_household")
     with op.batch_alter_table("unemployment_spell", schema=None) as batch_op:
