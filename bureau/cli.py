@@ -74,6 +74,16 @@ def _cmd_roads(args: argparse.Namespace) -> int:
     return int(job.run_cli(args, make_engine(args.url or settings().db_url)))
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    job = importlib.import_module("bureau.importing.cli")
+    return int(job.run_import(args, make_engine(args.url or settings().db_url)))
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    job = importlib.import_module("bureau.importing.cli")
+    return int(job.run_template(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
     parser = argparse.ArgumentParser(prog="bureau", description="Jobs for the employment bureau dashboard.")
@@ -97,20 +107,26 @@ def build_parser() -> argparse.ArgumentParser:
     rd = sub.add_parser("roads", help="import a road network (GeoJSON lines) for network-distance coverage")
     rd.set_defaults(func=_cmd_roads)
     _extend("roads", rd)
-    for p in (demo, ref, mig, fc, rd):
+    imp = sub.add_parser("import", help="validate and load CSV/Excel/GeoJSON files (all or nothing)")
+    imp.set_defaults(func=_cmd_import)
+    _extend("importing.cli", imp, "add_import_arguments")
+    tpl = sub.add_parser("template", help="write an empty import template (CSV or Excel)")
+    tpl.set_defaults(func=_cmd_template)
+    _extend("importing.cli", tpl, "add_template_arguments")
+    for p in (demo, ref, mig, fc, rd, imp):
         p.add_argument(
             "--url", help="SQLAlchemy URL (default: EMPLOYMENT_DB_URL, secrets.toml, or the demo file)"
         )
     return parser
 
 
-def _extend(module: str, parser: argparse.ArgumentParser) -> None:
-    """Let a job module add its own arguments (``add_arguments(parser)``), when it is installed."""
+def _extend(module: str, parser: argparse.ArgumentParser, hook: str = "add_arguments") -> None:
+    """Let a job module add its own arguments (``hook(parser)``), when it is installed."""
     try:
         mod = importlib.import_module(f"bureau.{module}")
     except ModuleNotFoundError:
         return
-    mod.add_arguments(parser)
+    getattr(mod, hook)(parser)
 
 
 def main(argv: list[str] | None = None) -> int:
