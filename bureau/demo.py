@@ -132,6 +132,9 @@ def generate(scale: str, until: pd.Period, seed: int) -> dict[str, pd.DataFrame]
     actual = demo_funds.monthly_actuals(records, out["startup_loan"])
     out["target"] = demo_funds.targets(rng, actual, out, effect, months)
     out["reported_monthly"] = demo_funds.reported(actual, months)
+    from bureau import roads  # a synthetic road grid for the network-distance model (service circle)
+
+    out.update(roads.demo_network(scale, seed))
     return out
 
 

@@ -1,0 +1,157 @@
+"""15-minute employment service circle: population cells, service points open at a date, road network.
+
+Coordinates are returned as stored, with their ``datum`` (GCJ-02 in the demo city, like the area boundaries);
+convert with ``service_circle.to_wgs84`` before measuring distances. Counts are people (residents).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import Engine, and_, case, func, literal, or_, select, union_all
+from sqlalchemy.engine import Connection
+
+from bureau import schema as s
+
+CELL_COLUMNS = [
+    "cell_id",
+    "district_code",
+    "street_code",
+    "lon",
+    "lat",
+    "population",
+    "working_age",
+    "is_rural",
+    "datum",
+]
+POINT_COLUMNS = [
+    "point_id",
+    "name_zh",
+    "name_en",
+    "level",
+    "district_code",
+    "street_code",
+    "lon",
+    "lat",
+    "opened_on",
+    "closed_on",
+    "staff",
+    "capacity_people",
+    "datum",
+]
+
+
+def _frame(conn: Connection, stmt) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=list(stmt.selected_columns.keys()))
+
+
+def cells(engine: Engine, district_code: str | None = None) -> pd.DataFrame:
+    """Population cells (about 250 m), optionally of one district, ordered by ``cell_id``.
+
+    Columns ``cell_id, district_code, street_code, lon, lat`` (degrees, in ``datum``), ``population`` and
+    ``working_age`` (people), ``is_rural`` (bool: judged by the 5 km rule), ``datum``.
+    """
+    c = s.population_cell
+    stmt = select(*(c.c[name] for name in CELL_COLUMNS))
+    if district_code:
+        stmt = stmt.where(c.c.district_code == district_code)
+    with engine.connect() as conn:
+        out = _frame(conn, stmt.order_by(c.c.cell_id))
+    out["is_rural"] = out["is_rural"].astype(bool)
+    for col in ("population", "working_age"):
+        out[col] = out[col].astype("int64")
+    return out
+
+
+def _open_at(as_of: date):  # type: ignore[no-untyped-def]
+    p = s.service_point
+    return and_(p.c.opened_on <= as_of, or_(p.c.closed_on.is_(None), p.c.closed_on > as_of))
+
+
+def service_points(
+    engine: Engine, as_of: date | None = None, district_code: str | None = None
+) -> pd.DataFrame:
+    """Service points, ordered by ``point_id``: all of them, or only those open on ``as_of``.
+
+    Open on a day = opened on or before it and not closed on or before it (``closed_on`` is the first day
+    closed). Columns: ``point_id, name_zh, name_en, level, district_code, street_code, lon, lat`` (degrees, in
+    ``datum``), ``opened_on, closed_on`` (dates), ``staff``, ``capacity_people`` (residents one point can
+    serve), ``datum``.
+    """
+    p = s.service_point
+    stmt = select(*(p.c[name] for name in POINT_COLUMNS))
+    if as_of is not None:
+        stmt = stmt.where(_open_at(as_of))
+    if district_code:
+        stmt = stmt.where(p.c.district_code == district_code)
+    with engine.connect() as conn:
+        return _frame(conn, stmt.order_by(p.c.point_id))
+
+
+def stations_open(engine: Engine, days: tuple[date, ...]) -> pd.DataFrame:
+    """How many service points were open on each of ``days``, per level, counted in the database.
+
+    Columns ``day`` (date), ``level``, ``stations``; levels with none open are left out.
+    """
+    if not days:
+        return pd.DataFrame(columns=["day", "level", "stations"])
+    p = s.service_point
+    parts = [
+        select(literal(d).label("day"), p.c.level, func.count().label("stations"))
+        .where(_open_at(d))
+        .group_by(p.c.level)
+        for d in days
+    ]
+    u = union_all(*parts).subquery()
+    stmt = select(u.c.day, u.c.level, u.c.stations).order_by(u.c.day, u.c.level)
+    with engine.connect() as conn:
+        out = _frame(conn, stmt)
+    out["day"] = [date.fromisoformat(str(d)[:10]) for d in out["day"]]
+    out["stations"] = out["stations"].astype(int)
+    return out
+
+
+def population_by_area(
+    engine: Engine, level: str = "district", district_code: str | None = None
+) -> pd.DataFrame:
+    """Cells and people per district or per street, summed in the database.
+
+    Columns ``area_code``, ``cells``, ``population``, ``working_age``, ``rural_population`` (people in cells
+    judged by the 5 km rule). ``level`` is ``"district"`` or ``"street"``.
+    """
+    c = s.population_cell
+    key = (c.c.street_code if level == "street" else c.c.district_code).label("area_code")
+    stmt = select(
+        key,
+        func.count().label("cells"),
+        func.sum(c.c.population).label("population"),
+        func.sum(c.c.working_age).label("working_age"),
+        func.sum(case((c.c.is_rural.is_(True), c.c.population), else_=0)).label("rural_population"),
+    )
+    if district_code:
+        stmt = stmt.where(c.c.district_code == district_code)
+    stmt = stmt.group_by(key).order_by(key)
+    with engine.connect() as conn:
+        out = _frame(conn, stmt)
+    for col in ("cells", "population", "working_age", "rural_population"):
+        out[col] = out[col].astype("int64")
+    return out
+
+
+def road_size(engine: Engine) -> dict[str, int]:
+    """Rows in the road tables: ``{"nodes": n, "edges": m}`` (both 0 when no network is loaded)."""
+    with engine.connect() as conn:
+        nodes = conn.execute(select(func.count()).select_from(s.road_node)).scalar_one()
+        edges = conn.execute(select(func.count()).select_from(s.road_edge)).scalar_one()
+    return {"nodes": int(nodes), "edges": int(edges)}
+
+
+def road_network(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The road graph: ``nodes`` (``node, lon, lat``: degrees in the boundaries' datum, GCJ-02 in the demo)
+    and ``edges`` (``u, v`` node ids, ``length_m`` metres along the road)."""
+    n, e = s.road_node, s.road_edge
+    with engine.connect() as conn:
+        nodes = _frame(conn, select(n.c.node_id.label("node"), n.c.lon, n.c.lat).order_by(n.c.node_id))
+        edges = _frame(conn, select(e.c.u, e.c.v, e.c.length_m).order_by(e.c.edge_id))
+    return nodes, edges
