@@ -54,7 +54,8 @@ def filters(ctx: Ctx) -> dict[str, Any]:
     m_names[explore.SERVICE_POINTS] = ctx.t("explore_measure_service_points")
     kinds = dict(zip(measures["code"], measures["kind"], strict=True))
     units = dict(zip(measures["code"], measures["unit"], strict=True))
-    top = st.columns([2.2, 1.2, 1.2, 1.6, 1.4])
+    top = st.columns([2.4, 1.3, 1.3, 2.0])
+    low = st.columns([1.6, 1, 1, 4])
     measure = url_widget(
         top[0].selectbox,
         ctx.t("explore_measure"),
@@ -89,7 +90,7 @@ def filters(ctx: Ctx) -> dict[str, Any]:
         format_func=lambda g: ctx.t("explore_grain_" + g),
     )
     level = url_widget(
-        top[4].segmented_control,
+        low[0].segmented_control,
         ctx.t("explore_level"),
         list(explore.LEVELS),
         "area_level",
@@ -99,15 +100,14 @@ def filters(ctx: Ctx) -> dict[str, Any]:
     years = sorted(query(meta.years_available))
     districts = query(meta.areas, "district")
     d_names = dict(zip(districts["area_code"], districts[name_col], strict=True))
-    low = st.columns([1, 1, 4])
     first = url_widget(
-        low[0].selectbox, ctx.t("explore_from"), years, "from", default=years[max(len(years) - 3, 0)]
+        low[1].selectbox, ctx.t("explore_from"), years, "from", default=years[max(len(years) - 3, 0)]
     )
-    last = url_widget(low[1].selectbox, ctx.t("explore_to"), years, "to", default=years[-1])
+    last = url_widget(low[2].selectbox, ctx.t("explore_to"), years, "to", default=years[-1])
     if first > last:
         first, last = last, first
     chosen = url_multiselect(
-        low[2],
+        low[3],
         ctx.t("explore_districts"),
         list(d_names),
         "districts",

@@ -13,7 +13,6 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import Engine
 
 from bureau.config import settings
 from i18n import fmt_date, fmt_int, fmt_month, fmt_pct, fmt_yuan
@@ -41,11 +40,11 @@ def _wgs84(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=8)
-def coverage_on(_engine: Engine, url: str, cut_off: date | None, on: date) -> dict[str, Any]:
+def coverage_on(url: str, cut_off: date | None, on: date) -> dict[str, Any]:
     """Share of residents within 15 minutes (5 km in rural cells) of a service point open on ``on``; cached
     per database and data cut-off. Returns ``share, people, covered_people, points`` and ``by_district``."""
-    cells = overview.population_cells(_engine)
-    points = overview.open_points(_engine, on)
+    cells = query(overview.population_cells)  # one read shared by every date
+    points = query(overview.open_points, on)
     result = coverage(_wgs84(cells), _wgs84(points))
     total = summarise(cells, result)
     by_district = summarise(cells, result, by="district_code")["covered_share"]
@@ -174,8 +173,8 @@ def coverage_tile(ctx: Ctx, box: Any, d_names: dict[str, str]) -> None:
     year, month = ctx.status.latest_year, ctx.status.latest_month
     assert year is not None and month is not None
     url, cut_off = settings().db_url, ctx.status.cut_off
-    now = coverage_on(ctx.engine, url, cut_off, month_end(year, month))
-    before = coverage_on(ctx.engine, url, cut_off, month_end(year - 1, month))
+    now = coverage_on(url, cut_off, month_end(year, month))
+    before = coverage_on(url, cut_off, month_end(year - 1, month))
     delta = None
     if now["share"] == now["share"] and before["share"] == before["share"]:
         delta = ctx.t(

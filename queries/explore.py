@@ -132,12 +132,14 @@ def explore(
     years: Sequence[int] | None = None,
     districts: Sequence[str] | None = None,
     level: str = "district",
+    district_code: str | None = None,
 ) -> pd.DataFrame:
     """``measure`` aggregated by the dimensions ``rows`` (and ``columns``), one row per cell, in long form.
 
     Parameters: ``grain`` month / quarter / year (the period dimension and the period ends of stocks); ``years``
     (first, last) inclusive, ``None`` for all; ``districts`` district codes to keep (``None`` or empty: all);
-    ``level`` district / street (what ``area`` means and which agg_monthly rows are read).
+    ``level`` district / street (what ``area`` means and which agg_monthly rows are read); ``district_code`` keeps
+    one district only, on top of ``districts`` (the role filter a district planner's session forces in).
 
     Returns: columns ``[rows, columns], value`` (dimension columns hold codes: area code, period label such as
     ``2026``, ``2026-Q3`` or ``2026-07``, group code, service-point level), sorted by the dimensions. The value is
@@ -147,6 +149,9 @@ def explore(
     Raises ``ValueError`` for an unknown measure, dimension, grain or level, or a dimension that does not apply.
     """
     dims = _validate(measure, rows, columns, grain, years, level)
+    if district_code is not None:
+        # the intersection: the role's own district, or nothing when the filter leaves it out
+        districts = [district_code] if not districts or district_code in districts else ["(none)"]
     with engine.connect() as conn:
         kind = _kind(conn, measure)
         if measure == SERVICE_POINTS:

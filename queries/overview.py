@@ -91,22 +91,22 @@ def city_series(
 
 
 def population_cells(engine: Engine) -> pd.DataFrame:
-    """Population cells for coverage: ``cell_id, district_code, street_code, lon, lat`` (datum in ``datum``),
-    ``population, working_age`` (people) and ``rural`` (judged by the 5 km rule)."""
+    """Population cells for coverage: ``district_code, lon, lat`` (in the datum named by ``datum``),
+    ``population`` (people) and ``rural`` (judged by the 5 km rule), one row per cell in ``cell_id`` order.
+
+    Only the columns coverage needs, fetched as plain tuples: this is the one large read of the overview.
+    """
     c = s.population_cell
     stmt = select(
-        c.c.cell_id,
         c.c.district_code,
-        c.c.street_code,
         c.c.lon,
         c.c.lat,
         c.c.population,
-        c.c.working_age,
         c.c.is_rural.label("rural"),
         c.c.datum,
     ).order_by(c.c.cell_id)
     with engine.connect() as conn:
-        out = _frame(conn, stmt)
+        out = pd.DataFrame(conn.execute(stmt).all(), columns=list(stmt.selected_columns.keys()))
     out["rural"] = out["rural"].astype(bool)
     return out
 

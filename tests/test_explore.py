@@ -314,3 +314,13 @@ def test_a_malformed_url_falls_back_to_the_default_view(
     pd.testing.assert_frame_equal(at.dataframe[0].value, default.dataframe[0].value)
     assert at.query_params["grain"] == "year" and at.query_params["measure"] == "urban_new_employment"
     assert "districts" not in at.query_params
+
+
+def test_a_role_district_narrows_the_filter(demo_engine: Engine) -> None:
+    """``district_code`` (forced in for a district planner) intersects with the districts chosen."""
+    args = ("urban_new_employment", "area", None, "year", (2026, 2026))
+    own = ex.explore(demo_engine, *args, district_code="420116")
+    assert list(own["area"]) == ["420116"]
+    both = ex.explore(demo_engine, *args, districts=("420102", "420116"), district_code="420116")
+    pd.testing.assert_frame_equal(both, own)
+    assert ex.explore(demo_engine, *args, districts=("420102",), district_code="420116").empty
