@@ -22,8 +22,9 @@ install: $(STAMP)
 demo: install
 	$(BIN)/bureau demo --if-missing
 
+# The quickstart runs the demo city in explicit open demo mode (no login; the UI says so on every page).
 run: demo
-	$(BIN)/streamlit run app.py
+	EMPLOYMENT_AUTH=$${EMPLOYMENT_AUTH:-open} $(BIN)/streamlit run app.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -6,6 +6,7 @@ import streamlit as st
 
 from bureau.config import settings
 from i18n import t
+from ui.common import NAVIGATION
 
 st.set_page_config(
     page_title="就业局驾驶舱 · Employment bureau",
@@ -39,4 +40,5 @@ nav = st.navigation(
         for i, (path, key, icon) in enumerate(PAGES)
     ]
 )
+NAVIGATION["active"] = True
 nav.run()

@@ -84,6 +84,12 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return int(job.run_template(args))
 
 
+def _cmd_users(args: argparse.Namespace) -> int:
+    from bureau import auth
+
+    return auth.run_cli(args, make_engine(args.url or settings().db_url))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
     parser = argparse.ArgumentParser(prog="bureau", description="Jobs for the employment bureau dashboard.")
@@ -113,7 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     tpl = sub.add_parser("template", help="write an empty import template (CSV or Excel)")
     tpl.set_defaults(func=_cmd_template)
     _extend("importing.cli", tpl, "add_template_arguments")
-    for p in (demo, ref, mig, fc, rd, imp):
+    us = sub.add_parser("users", help="manage dashboard users and roles (built-in login)")
+    us.set_defaults(func=_cmd_users)
+    from bureau import auth
+
+    auth.add_arguments(us)
+    for p in (demo, ref, mig, fc, rd, imp, us):
         p.add_argument(
             "--url", help="SQLAlchemy URL (default: EMPLOYMENT_DB_URL, secrets.toml, or the demo file)"
         )

@@ -383,6 +383,35 @@ forecast_accuracy = Table(
     Column("coverage_95", Float, nullable=False),
 )
 
+# --- who may see what ---------------------------------------------------------------------------------------
+
+app_user = Table(
+    "app_user",
+    metadata,
+    Column("username", String(128), primary_key=True),  # login name, or the e-mail an identity provider gives
+    Column(
+        "password_hash", String(256), nullable=True
+    ),  # scrypt with a per-user salt; null for SSO-only users
+    Column("role", String(16), nullable=True),  # leader / planner / analyst / admin; null sees nothing
+    Column("district_code", String(16), nullable=True),  # a planner's own district
+    Column("display_name", String(64), nullable=True),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("audit_id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("username", String(128), nullable=False),
+    Column("role", String(16), nullable=True),
+    Column("action", String(16), nullable=False),  # login / view / export / denied / failed_login
+    Column("target", String(128), nullable=False),  # page, export or command
+    Column("detail", Text, nullable=True),
+)
+Index("ix_audit_log_at", audit_log.c.at)
+
 BUSINESS_TABLES = (
     person,
     employment_event,

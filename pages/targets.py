@@ -399,6 +399,14 @@ def data_checks(ctx: Ctx, f: dict) -> None:
             st.markdown(f"- **{f['d_names'].get(area, area)}** · {ctx.t('check_kind_' + kind)}: {text}")
 
 
+def city_wide_only(ctx: Ctx, section, f: dict) -> None:  # type: ignore[no-untyped-def]
+    """Run a section that compares districts; a district planner sees a short note instead."""
+    try:
+        section(ctx, f)
+    except PermissionError:
+        st.info(ctx.t("not_for_role"), icon=":material/lock:")
+
+
 def body(ctx: Ctx) -> None:
     f = filters(ctx)
     table = query(
@@ -415,15 +423,15 @@ def body(ctx: Ctx) -> None:
     st.caption(
         ctx.t("as_of", month=fmt_month(f["year"], f["month"], ctx.lang), pace=ctx.t(f"pace_{f['pace']}"))
     )
-    data_checks(ctx, f)
+    city_wide_only(ctx, data_checks, f)
     headline(ctx, f, table)
     st.subheader(ctx.t("ranking"))
     row = ranking_table(ctx, f, table)
     download_csv(row, f"attainment-{f['year']}-{f['month']:02d}", ctx.lang, key="tg_dl_ranking")
     heat_and_map(ctx, f, table)
-    if f["district"]:
-        drill_down(ctx, f)
-    fair_comparison(ctx, f)
+    if f["district"] or not ctx.user.city_wide:
+        drill_down(ctx, {**f, "district": f["district"] or ctx.user.district_code})
+    city_wide_only(ctx, fair_comparison, f)
 
 
 run_page(body, "page_targets", "targets_caption")

@@ -19,7 +19,11 @@ def _frame(conn, stmt) -> pd.DataFrame:  # type: ignore[no-untyped-def]
 
 
 def missing_reports(
-    engine: Engine, year: int, month: int, indicator_code: str = "urban_new_employment"
+    engine: Engine,
+    year: int,
+    month: int,
+    indicator_code: str = "urban_new_employment",
+    district_code: str | None = None,
 ) -> pd.DataFrame:
     """District-months up to ``month`` with no report for ``indicator_code``: ``area_code, year, month``."""
     ar, cal, rep = s.area, s.calendar_month, s.reported_monthly
@@ -38,11 +42,13 @@ def missing_reports(
         .where(ar.c.level == "district", rep.c.area_code.is_(None))
         .order_by(ar.c.area_code, cal.c.month)
     )
+    if district_code is not None:
+        stmt = stmt.where(ar.c.district_code == district_code)
     with engine.connect() as conn:
         return _frame(conn, stmt)
 
 
-def late_reports(engine: Engine, year: int, month: int) -> pd.DataFrame:
+def late_reports(engine: Engine, year: int, month: int, district_code: str | None = None) -> pd.DataFrame:
     """Reports that arrived more than LATE_AFTER_DAYS after the month ended: ``area_code, month, days_late``."""
     rep, cal = s.reported_monthly, s.calendar_month
     stmt = (
@@ -57,6 +63,8 @@ def late_reports(engine: Engine, year: int, month: int) -> pd.DataFrame:
         .where(rep.c.year == year, rep.c.month <= month)
         .group_by(rep.c.area_code, rep.c.year, rep.c.month, cal.c.month_end)
     )
+    if district_code is not None:
+        stmt = stmt.where(rep.c.district_code == district_code)
     with engine.connect() as conn:
         out = _frame(conn, stmt)
     if out.empty:
@@ -65,7 +73,7 @@ def late_reports(engine: Engine, year: int, month: int) -> pd.DataFrame:
     return out.assign(days_late=days)[days > LATE_AFTER_DAYS].reset_index(drop=True)
 
 
-def unreconciled(engine: Engine, year: int, month: int) -> pd.DataFrame:
+def unreconciled(engine: Engine, year: int, month: int, district_code: str | None = None) -> pd.DataFrame:
     """Reported district figures that differ from the person-level aggregates by more than 2 % (and 3 persons)."""
     rep, a = s.reported_monthly, s.agg_monthly
     stmt = (
@@ -89,18 +97,24 @@ def unreconciled(engine: Engine, year: int, month: int) -> pd.DataFrame:
         )
         .where(rep.c.year == year, rep.c.month <= month, func.abs(rep.c.value - a.c.value) > 3.0)
     )
+    if district_code is not None:
+        stmt = stmt.where(rep.c.district_code == district_code)
     with engine.connect() as conn:
         out = _frame(conn, stmt)
     rel = (out["reported"] - out["records"]).abs() / out["records"].abs().clip(lower=1)
     return out[rel > RECONCILE_TOLERANCE].reset_index(drop=True)
 
 
-def monthly_series(engine: Engine, indicator_code: str = "urban_new_employment") -> pd.DataFrame:
+def monthly_series(
+    engine: Engine, indicator_code: str = "urban_new_employment", district_code: str | None = None
+) -> pd.DataFrame:
     """Monthly district values of one indicator over all years: ``area_code, year, month, value``."""
     a = s.agg_monthly
     stmt = select(a.c.area_code, a.c.year, a.c.month, a.c.value).where(
         a.c.level == "district", a.c.indicator_code == indicator_code, a.c.group_code == "all"
     )
+    if district_code is not None:
+        stmt = stmt.where(a.c.district_code == district_code)
     with engine.connect() as conn:
         return _frame(conn, stmt)
 

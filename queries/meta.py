@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, inspect, select
 
 from bureau import schema as s
+from queries import reference_data
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ def loads(engine: Engine, limit: int = 20) -> pd.DataFrame:
         return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=list(stmt.selected_columns.keys()))
 
 
+@reference_data
 def areas(engine: Engine, level: str, parent_code: str | None = None) -> pd.DataFrame:
     """Areas of one level (optionally under one parent): code, names, zone, rural flag, centroid."""
     a = s.area
@@ -122,6 +124,7 @@ def areas(engine: Engine, level: str, parent_code: str | None = None) -> pd.Data
         )
 
 
+@reference_data
 def boundaries(engine: Engine, level: str, parent_code: str | None = None) -> pd.DataFrame:
     """Areas with their GeoJSON boundary text (GCJ-02), for maps."""
     a = s.area
@@ -137,6 +140,7 @@ def boundaries(engine: Engine, level: str, parent_code: str | None = None) -> pd
         )
 
 
+@reference_data
 def indicators(engine: Engine, category: str | None = None) -> pd.DataFrame:
     """The indicator table (the one definition of every measure), in display order."""
     i = s.indicator
@@ -150,6 +154,7 @@ def indicators(engine: Engine, category: str | None = None) -> pd.DataFrame:
         )
 
 
+@reference_data
 def years_available(engine: Engine) -> list[int]:
     """Years that have aggregated data, newest first."""
     a = s.agg_monthly
@@ -157,6 +162,7 @@ def years_available(engine: Engine) -> list[int]:
         return [int(r[0]) for r in conn.execute(select(a.c.year).distinct().order_by(a.c.year.desc()))]
 
 
+@reference_data
 def months_available(engine: Engine, year: int) -> list[int]:
     """Months of ``year`` that have aggregated data."""
     a = s.agg_monthly

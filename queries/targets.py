@@ -14,6 +14,7 @@ from sqlalchemy import Engine, and_, case, distinct, func, or_, select
 from sqlalchemy.engine import Connection
 
 from bureau import schema as s
+from queries import reference_data
 
 SHOCK_YEARS = (2020,)
 STATUS_ORDER = ("red", "yellow", "green")
@@ -37,6 +38,7 @@ def complete_years(conn: Connection, before: int, max_years: int = 3) -> list[in
     return [int(r[0]) for r in conn.execute(stmt)]
 
 
+@reference_data
 def seasonal_profile(engine: Engine, year: int) -> pd.DataFrame:
     """Expected cumulative share of the year's total by month, per flow indicator, from the city's past years.
 
@@ -118,9 +120,14 @@ def _base(
     )
     if parent_code is not None:
         stmt = stmt.where(ar.c.parent_code == parent_code)
+    stmt = stmt.order_by(ind.c.sort_order, ar.c.area_code)
     if district_code is not None:
-        stmt = stmt.where(ar.c.district_code == district_code)
-    return _frame(conn, stmt.order_by(ind.c.sort_order, ar.c.area_code))
+        # Ranks are computed over every area first; only the district's own rows leave the database.
+        ranked = stmt.subquery()
+        own = ranked.c.parent_code if level == "street" else ranked.c.area_code
+        stmt = select(ranked).where(own == district_code)
+        return _frame(conn, stmt)
+    return _frame(conn, stmt)
 
 
 def previous_quarter(year: int, month: int) -> tuple[int, int]:
@@ -200,7 +207,9 @@ def attainment(
     return now
 
 
-def monthly_curve(engine: Engine, year: int, area_code: str, indicator_code: str) -> pd.DataFrame:
+def monthly_curve(
+    engine: Engine, year: int, area_code: str, indicator_code: str, district_code: str | None = None
+) -> pd.DataFrame:
     """Month by month: the month's value, the cumulative actual (a window sum in SQL), and the target.
 
     Columns ``month, value, cumulative, target``; add pace lines with :func:`pace_lines`.
@@ -225,6 +234,8 @@ def monthly_curve(engine: Engine, year: int, area_code: str, indicator_code: str
         )
         .order_by(a.c.month)
     )
+    if district_code is not None:
+        stmt = stmt.where(a.c.district_code == district_code)
     with engine.connect() as conn:
         return _frame(conn, stmt)
 
@@ -238,7 +249,9 @@ def pace_lines(profile: pd.DataFrame, indicator_code: str, target: float) -> pd.
     return pd.DataFrame({"month": months, "linear": target * months / 12, "seasonal": target * seasonal})
 
 
-def group_breakdown(engine: Engine, year: int, month: int, area_code: str) -> pd.DataFrame:
+def group_breakdown(
+    engine: Engine, year: int, month: int, area_code: str, district_code: str | None = None
+) -> pd.DataFrame:
     """Urban new employment so far this year by group (registered unemployed, difficulty, graduates, …)."""
     a = s.agg_monthly
     stmt = (
@@ -253,5 +266,7 @@ def group_breakdown(engine: Engine, year: int, month: int, area_code: str) -> pd
         .group_by(a.c.group_code)
         .order_by(func.sum(a.c.value).desc())
     )
+    if district_code is not None:
+        stmt = stmt.where(a.c.district_code == district_code)
     with engine.connect() as conn:
         return _frame(conn, stmt)

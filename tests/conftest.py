@@ -24,6 +24,8 @@ from sqlalchemy import Engine, create_engine, text
 from bureau import demo
 from bureau.db import make_engine
 
+# Tests run the app in explicit open demo mode unless a test sets another login mode (tests/test_access.py).
+os.environ.setdefault("EMPLOYMENT_AUTH", "open")
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

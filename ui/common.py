@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -13,10 +14,13 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
+from bureau.auth import User
 from bureau.config import settings
 from bureau.db import make_engine
 from i18n import fmt_date, fmt_month, t
 from queries import meta
+from ui.auth import current_user, record
+from ui.auth import sidebar as auth_sidebar
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class Ctx:
     lang: str
     engine: Engine
     status: meta.DataStatus
+    user: User
 
     def t(self, key: str, **values: object) -> str:
         return t(key, self.lang, **values)
@@ -60,8 +65,27 @@ def _cached(path: str, url: str, cut_off: date | None, args: tuple, kwargs: tupl
     return fn(engine(), *args, **dict(kwargs))
 
 
+def scoped(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments with the user's district forced in, for a district planner.
+
+    A planner may only run queries that take ``district_code``; the value is always their own district, whatever
+    the page asked for, so the filter is applied in SQL. Everyone else runs queries as asked.
+    """
+    user = st.session_state.get("_current_user")
+    if not isinstance(user, User) or user.city_wide or getattr(fn, "reference_data", False):
+        return kwargs
+    if "district_code" not in inspect.signature(fn).parameters:
+        raise PermissionError(f"{fn.__module__}.{fn.__name__} shows more than one district")
+    return {**kwargs, "district_code": user.district_code}
+
+
 def query(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run a ``queries`` function with the shared engine, cached until the data cut-off changes."""
+    """Run a ``queries`` function with the shared engine, cached until the data cut-off changes.
+
+    The cache key includes the district filter a planner's role forces in, so a role-filtered result is never
+    served to another role.
+    """
+    kwargs = scoped(fn, kwargs)
     status = _status(settings().db_url)
     return _cached(
         f"{fn.__module__}.{fn.__name__}",
@@ -111,8 +135,16 @@ def frame(title_key: str, caption_key: str | None = None) -> Ctx | None:
     if not status.has_data:
         st.warning(t("no_data", language), icon=":material/inbox:")
         return None
+    user = current_user(language)
+    if user is None:
+        return None
+    st.session_state["_current_user"] = user
+    auth_sidebar(user, language)
+    if st.session_state.get("_audited_page") != title_key:
+        st.session_state["_audited_page"] = title_key
+        record(user, "view", title_key)
     st.caption(_freshness(status, language))
-    return Ctx(language, engine(), status)
+    return Ctx(language, engine(), status, user)
 
 
 def database_down(language: str, exc: Exception | None = None) -> None:
@@ -125,6 +157,10 @@ def database_down(language: str, exc: Exception | None = None) -> None:
         st.rerun()
 
 
+# Set by app.py once its st.navigation has run in this process.
+NAVIGATION = {"active": False}
+
+
 def _leave_legacy_multipage_mode() -> None:
     """Make sure app.py's navigation (language switch, page titles) runs, even for a deep link.
 
@@ -133,6 +169,8 @@ def _leave_legacy_multipage_mode() -> None:
     ``/targets``, it runs ``pages/targets.py`` alone. Switching the flag and rerunning sends that request through
     ``app.py`` instead.
     """
+    if NAVIGATION["active"]:
+        return
     try:
         from streamlit.runtime.pages_manager import PagesManager
     except ImportError:  # a future Streamlit without the legacy mode
@@ -150,6 +188,9 @@ def run_page(body: Callable[[Ctx], None], title_key: str, caption_key: str | Non
         return
     try:
         body(ctx)
+    except PermissionError as exc:
+        st.warning(t("not_for_role", ctx.lang), icon=":material/lock:")
+        record(ctx.user, "denied", title_key, str(exc))
     except (OperationalError, ProgrammingError, DBAPIError) as exc:
         database_down(ctx.lang, exc)
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 06:16:53.036617
+Create Date: 2026-11-24 06:19:12.676809
 """
 
 import sqlalchemy as sa
@@ -33,6 +33,17 @@ def upgrade() -> None:
         batch_op.create_index("ix_agg_monthly_level_year", ["level", "year", "indicator_code"], unique=False)
 
     op.create_table(
+        "app_user",
+        sa.Column("username", sa.String(length=128), nullable=False),
+        sa.Column("password_hash", sa.String(length=256), nullable=True),
+        sa.Column("role", sa.String(length=16), nullable=True),
+        sa.Column("district_code", sa.String(length=16), nullable=True),
+        sa.Column("display_name", sa.String(length=64), nullable=True),
+        sa.Column("disabled", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("username"),
+    )
+    op.create_table(
         "area",
         sa.Column("area_code", sa.String(length=16), nullable=False),
         sa.Column("level", sa.String(length=12), nullable=False),
@@ -55,6 +66,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("area", schema=None) as batch_op:
         batch_op.create_index("ix_area_level_parent", ["level", "parent_code"], unique=False)
+
+    op.create_table(
+        "audit_log",
+        sa.Column("audit_id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("username", sa.String(length=128), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=True),
+        sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("target", sa.String(length=128), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("audit_id"),
+    )
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_log_at", ["at"], unique=False)
 
     op.create_table(
         "calendar_month",
@@ -432,10 +457,15 @@ def downgrade() -> None:
     op.drop_table("employment_event")
     op.drop_table("data_load")
     op.drop_table("calendar_month")
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_log_at")
+
+    op.drop_table("audit_log")
     with op.batch_alter_table("area", schema=None) as batch_op:
         batch_op.drop_index("ix_area_level_parent")
 
     op.drop_table("area")
+    op.drop_table("app_user")
     with op.batch_alter_table("agg_monthly", schema=None) as batch_op:
         batch_op.drop_index("ix_agg_monthly_level_year")
 
