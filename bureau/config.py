@@ -57,6 +57,7 @@ class Settings:
     statement_timeout_s: float
     language: str
     tile_url: str | None
+    min_cell_persons: int  # figures resting on fewer persons are suppressed (never below 5)
 
     @property
     def is_demo(self) -> bool:
@@ -74,4 +75,5 @@ def settings() -> Settings:
         statement_timeout_s=_float_env("EMPLOYMENT_STATEMENT_TIMEOUT_S", 20.0),
         language=lang if lang in ("zh", "en") else "zh",
         tile_url=os.environ.get("EMPLOYMENT_TILE_URL") or None,
+        min_cell_persons=max(5, int(_float_env("EMPLOYMENT_MIN_CELL", 10))),
     )

@@ -50,7 +50,9 @@ def select_district(codes_key: str, selection_key: str) -> None:
 
 
 def fmt_value(value: float, unit: str, lang: str) -> str:
-    """A figure in its unit: persons, yuan, a rate in percent, or done / not done."""
+    """A figure in its unit: persons, yuan, a rate in percent, or done / not done; — when suppressed."""
+    if value is None or value != value:
+        return "—"
     if unit == "yuan":
         return fmt_yuan(value, lang)
     if unit == "pct":
@@ -168,7 +170,7 @@ def ranking_table(ctx: Ctx, f: dict, table: pd.DataFrame) -> pd.DataFrame:
             ),
         },
     )
-    st.caption(ctx.t("select_row_hint"))
+    st.caption(ctx.t("select_row_hint") + " " + ctx.t("suppressed_note", k=settings().min_cell_persons))
     return row
 
 
@@ -180,7 +182,7 @@ def heat_and_map(ctx: Ctx, f: dict, table: pd.DataFrame) -> None:
         label=[
             fmt_pct(c, 0)
             if d not in ("control", "yes_no")
-            else (f"{m:+.2f}" if d == "control" else t("done" if a >= 1 else "not_done", ctx.lang))
+            else ((f"{m:+.2f}" if m == m else "—") if d == "control" else fmt_value(a, "yes_no", ctx.lang))
             for c, d, m, a in zip(
                 table["completion_rate"], table["direction"], table["margin_pp"], table["actual"], strict=True
             )

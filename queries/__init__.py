@@ -16,3 +16,19 @@ def reference_data(fn: F) -> F:
     """
     fn.reference_data = True  # type: ignore[attr-defined]
     return fn
+
+
+def sensitive(
+    values: tuple[str, ...], count: str = "persons", groups: tuple[str, ...] = ()
+) -> Callable[[F], F]:
+    """Mark a query whose ``values`` count persons (``count`` says how many stand behind each row).
+
+    The UI's query runner blanks rows with fewer than k persons, with secondary suppression within ``groups``
+    (the rows that add up to a total shown elsewhere); see ``privacy.suppress``.
+    """
+
+    def mark(fn: F) -> F:
+        fn.sensitive = {"values": values, "count": count, "groups": groups}  # type: ignore[attr-defined]
+        return fn
+
+    return mark

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, and_, case, distinct, func, or_, select
 from sqlalchemy.engine import Connection
 
 from bureau import schema as s
-from queries import reference_data
+from queries import reference_data, sensitive
 
 SHOCK_YEARS = (2020,)
 STATUS_ORDER = ("red", "yellow", "green")
@@ -160,6 +160,7 @@ def classify(
     return pd.Series(status, index=frame.index, name="status")
 
 
+@sensitive(values=("actual", "completion_rate", "pace_gap", "margin_pp"), groups=("indicator_code",))
 def attainment(
     engine: Engine,
     year: int,
@@ -249,6 +250,7 @@ def pace_lines(profile: pd.DataFrame, indicator_code: str, target: float) -> pd.
     return pd.DataFrame({"month": months, "linear": target * months / 12, "seasonal": target * seasonal})
 
 
+@sensitive(values=("value",))
 def group_breakdown(
     engine: Engine, year: int, month: int, area_code: str, district_code: str | None = None
 ) -> pd.DataFrame:

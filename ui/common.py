@@ -18,6 +18,7 @@ from bureau.auth import User
 from bureau.config import settings
 from bureau.db import make_engine
 from i18n import fmt_date, fmt_month, t
+from privacy import suppress
 from queries import meta
 from ui.auth import current_user, record
 from ui.auth import sidebar as auth_sidebar
@@ -87,13 +88,17 @@ def query(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """
     kwargs = scoped(fn, kwargs)
     status = _status(settings().db_url)
-    return _cached(
+    result = _cached(
         f"{fn.__module__}.{fn.__name__}",
         settings().db_url,
         status.cut_off,
         args,
         tuple(sorted(kwargs.items())),
     )
+    rule = getattr(fn, "sensitive", None)
+    if rule and isinstance(result, pd.DataFrame):
+        result = suppress(result, settings().min_cell_persons, **rule)
+    return result
 
 
 def _freshness(status: meta.DataStatus, lang: str) -> str:
