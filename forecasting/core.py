@@ -140,10 +140,12 @@ def select_and_fit(
             f"chosen by a rolling-origin backtest inside the training data ({len(origins)} origins, "
             f"horizons 1-{hb}); MASE: {score_txt}"
         )
-        if choice != ranked[0]:
-            why += f"; {choice} preferred over {ranked[0]} (combination within 5% or simpler model tied)"
-            if choice not in (M.COMBO, "snaive"):
-                why += f" after {ranked[0]} failed to refit"
+        if choice == M.COMBO and choice != ranked[0]:
+            why += f"; combination kept over {ranked[0]}: within 5%, and combinations are steadier"
+        elif choice == "snaive" and choice != ranked[0]:
+            why += f"; seasonal naive tied with {ranked[0]} and is simpler"
+        elif choice != ranked[0]:
+            why += f"; {ranked[0]} could not be fitted on all the data"
         return Plan(fit.mean, fit.sd, label, "; ".join([why, *notes]), factors, scores, method, fit.resid)
     plan = _theta_only(d_full, h, failed)
     plan.reason = "; ".join(["every candidate failed to refit", plan.reason, *notes])
