@@ -145,10 +145,19 @@ def labeller(ctx: Ctx, f: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 
 def display_pivot(long: pd.DataFrame, f: dict[str, Any], names: dict[str, dict[str, str]]) -> pd.DataFrame:
-    """The pivot with display names, its row dimension as the first column; missing flows and counts are 0."""
+    """The pivot with display names, its row dimension as the first column.
+
+    A cell with no record is 0 for flows and counts (nothing happened); a cell hidden by small-count suppression
+    stays empty.
+    """
     wide = explore.pivot(long, f["rows"], f["columns"])
     if f["kind"] in ("flow", "stock"):
         wide = wide.fillna(0.0)
+        if "suppressed" in long.columns:
+            hidden = explore.pivot(
+                long.assign(h=long["suppressed"].astype(float)), f["rows"], f["columns"], "h"
+            )
+            wide = wide.mask(hidden.fillna(0.0).to_numpy() > 0)  # same rows and columns as ``wide``
     wide.index = [names.get(f["rows"], {}).get(str(v), str(v)) for v in wide.index]
     if f["columns"] is None:
         wide.columns = [f["m_name"]]
@@ -197,6 +206,8 @@ def body(ctx: Ctx) -> None:
     labels = {d: f["dim_name"](d) for d in dims} | {"value": f["m_name"]}
     st.altair_chart(charts.explore_chart(shown, x, color, labels, line=(x == "period")), width="stretch")
     table = display_pivot(long, f, names)
+    if "suppressed" in long.columns and long["suppressed"].any():
+        st.caption(ctx.t("explore_suppressed", n=int(long["suppressed"].sum())))
     fmt = number_format(f["unit"])
     st.dataframe(
         table,

@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 from sqlalchemy.engine import Connection
 
 from bureau import schema as s
+from queries import reference_data, sensitive
 
 SERVICE_POINTS = "service_points"
 MONTHLY_KINDS = ("flow", "stock", "rate", "flag")
@@ -42,6 +43,7 @@ def _frame(conn: Connection, stmt) -> pd.DataFrame:  # type: ignore[no-untyped-d
     return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=list(stmt.selected_columns.keys()))
 
 
+@reference_data
 def measures(engine: Engine) -> pd.DataFrame:
     """The measures one can explore: ``code, name_zh, name_en, unit, kind`` in display order.
 
@@ -123,6 +125,7 @@ def _label_periods(out: pd.DataFrame, grain: str) -> pd.DataFrame:
     return out
 
 
+@sensitive(values=("value",))
 def explore(
     engine: Engine,
     measure: str,
@@ -141,10 +144,13 @@ def explore(
     ``level`` district / street (what ``area`` means and which agg_monthly rows are read); ``district_code`` keeps
     one district only, on top of ``districts`` (the role filter a district planner's session forces in).
 
-    Returns: columns ``[rows, columns], value`` (dimension columns hold codes: area code, period label such as
-    ``2026``, ``2026-Q3`` or ``2026-07``, group code, service-point level), sorted by the dimensions. The value is
-    in the measure's unit (persons, yuan, % for rates, 0/1 for flags, points for ``service_points``); see the
-    module docstring for how flows, stocks, rates and flags are aggregated.
+    Returns: columns ``[rows, columns], value, persons`` (dimension columns hold codes: area code, period label
+    such as ``2026``, ``2026-Q3`` or ``2026-07``, group code, service-point level), sorted by the dimensions. The
+    value is in the measure's unit (persons, yuan, % for rates, 0/1 for flags, points for ``service_points``); see
+    the module docstring for how flows, stocks, rates and flags are aggregated. ``persons`` is the number of
+    persons behind the cell for small-count suppression (the rows' ``persons`` added the same way as the value:
+    over months for flows, at period end otherwise; an upper bound for flows, since a person may count in two
+    months); NaN for ``service_points``, which are not about persons.
 
     Raises ``ValueError`` for an unknown measure, dimension, grain or level, or a dimension that does not apply.
     """
@@ -161,7 +167,8 @@ def explore(
         out = _frame(conn, stmt)
     out = _label_periods(out, grain)
     out["value"] = out["value"].astype(float)
-    keep = [*dims, "value"]
+    out["persons"] = out["persons"].astype(float) if "persons" in out.columns else float("nan")
+    keep = [*dims, "value", "persons"]
     return out[keep].sort_values(dims, na_position="last").reset_index(drop=True)
 
 
@@ -199,7 +206,8 @@ def _series(
         else:
             cols.extend(period)
     if kind == "flow":
-        return select(*cols, func.sum(a.c.value).label("value")).where(*where).group_by(*cols)
+        persons = func.sum(a.c.persons).label("persons")
+        return select(*cols, func.sum(a.c.value).label("value"), persons).where(*where).group_by(*cols)
     # Stocks, rates and flags: only the rows of the last month with data in each cell's time span.
     ym = a.c.year * 100 + a.c.month
     by_period = period if "period" in dims else []
@@ -215,7 +223,8 @@ def _series(
         value = func.min(a.c.value)
     else:
         value = func.sum(a.c.value)
-    return select(*cols, value.label("value")).select_from(source).where(*where).group_by(*cols)
+    persons = func.sum(a.c.persons).label("persons")
+    return select(*cols, value.label("value"), persons).select_from(source).where(*where).group_by(*cols)
 
 
 def _service_points(
@@ -250,8 +259,8 @@ def _service_points(
     return stmt.group_by(*cols)
 
 
-def pivot(long: pd.DataFrame, rows: str, columns: str | None) -> pd.DataFrame:
+def pivot(long: pd.DataFrame, rows: str, columns: str | None, values: str = "value") -> pd.DataFrame:
     """The long result of :func:`explore` as a rows × columns table (no aggregation: each cell is one row)."""
     if columns is None:
-        return long.set_index(rows)[["value"]]
-    return long.pivot(index=rows, columns=columns, values="value")
+        return long.set_index(rows)[[values]]
+    return long.pivot(index=rows, columns=columns, values=values)

@@ -69,13 +69,14 @@ def brute(
     d = d.assign(period=period_label(d["year"], d["month"], grain), ym=d["year"] * 100 + d["month"])
     d = d.rename(columns={"area_code": "area", "group_code": "group"})
     if kind == "flow":
-        out = d.groupby(dims, as_index=False)["value"].sum()
+        out = d.groupby(dims, as_index=False)[["value", "persons"]].sum()
     else:
         if "period" in dims:
             end = d.groupby("period")["ym"].transform("max")
         else:
             end = pd.Series(d["ym"].max(), index=d.index)
         d = d[d["ym"] == end]
+        persons = d.groupby(dims, as_index=False)["persons"].sum()
         if kind == "stock":
             out = d.groupby(dims, as_index=False)["value"].sum()
         elif kind == "flag":
@@ -88,7 +89,8 @@ def brute(
             d = d.assign(w=d["value"] * d["labour_force"])
             g = d.groupby(dims, as_index=False)[["w", "labour_force"]].sum()
             out = g.assign(value=g["w"] / g["labour_force"])[[*dims, "value"]]
-    return out[[*dims, "value"]].sort_values(dims).reset_index(drop=True)
+        out = out.merge(persons, on=dims)
+    return out[[*dims, "value", "persons"]].sort_values(dims).reset_index(drop=True)
 
 
 def brute_points(
@@ -125,6 +127,7 @@ def brute_points(
     # dropna=False: a district centre has no street, and SQL groups it under NULL too
     out = both.groupby(dims, dropna=False).size().reset_index(name="value")
     out["value"] = out["value"].astype(float)
+    out["persons"] = np.nan  # service points are not about persons: never suppressed
     return out.sort_values(dims).reset_index(drop=True)
 
 
@@ -148,6 +151,7 @@ def test_explore_equals_a_pandas_computation_on_raw_rows(both_demo_urls: str, ca
     engine = make_engine(both_demo_urls)
     got = ex.explore(engine, measure, rows, columns, grain, years, districts, level)
     want = brute(raw(both_demo_urls), *case)
+    assert list(got.columns) == [d for d in (rows, columns) if d] + ["value", "persons"]
     assert len(got) > 0
     for frame in (got, want):  # NULL street (a district centre) compared as one marker on both sides
         for d in (rows, columns):
@@ -155,6 +159,29 @@ def test_explore_equals_a_pandas_computation_on_raw_rows(both_demo_urls: str, ca
                 frame[d] = frame[d].astype(object).where(frame[d].notna(), "<none>")
     pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-9)
     engine.dispose()
+
+
+def test_small_cells_are_hidden_on_the_page(monkeypatch: pytest.MonkeyPatch, demo_url: str) -> None:
+    """Street × month training counts are small: cells with < k persons show empty (not 0), others exact."""
+    params = {"measure": "skills_training", "rows": "area", "cols": "period", "grain": "month"}
+    params |= {"area_level": "street", "from": "2026", "to": "2026", "districts": "420116"}
+    at = open_page(monkeypatch, demo_url, params)
+    want = brute(
+        raw(demo_url), "skills_training", "area", "period", "month", (2026, 2026), ("420116",), "street"
+    )
+    street = names(raw(demo_url))
+    shown = at.dataframe[0].value.set_index("Area")
+    small = want[want["persons"] < 10]
+    assert len(small) > 0, "the case must contain small cells"
+    for r in small.itertuples():
+        assert pd.isna(shown.loc[street[r.area], r.period]), (r.area, r.period)
+    big = want[want["persons"] >= 10]
+    hidden_big = sum(pd.isna(shown.loc[street[r.area], r.period]) for r in big.itertuples())
+    assert hidden_big <= 1  # at most one secondary suppression
+    for r in big.itertuples():
+        cell = shown.loc[street[r.area], r.period]
+        assert pd.isna(cell) or cell == pytest.approx(r.value)
+    assert any("hidden" in c.value for c in at.caption)
 
 
 def test_a_stock_is_read_at_quarter_end(demo_engine: Engine, demo_url: str) -> None:
