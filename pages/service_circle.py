@@ -42,28 +42,28 @@ def _wgs(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-@st.cache_data(show_spinner=False, max_entries=2)
-def _cells(url: str, cut_off: date | None) -> pd.DataFrame:
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _cells(src: tuple[str, str], cut_off: date | None) -> pd.DataFrame:
     cells = query(circle.cells)
     return _wgs(cells).assign(rural=cells["is_rural"].to_numpy(bool))
 
 
-@st.cache_data(show_spinner=False, max_entries=24)
-def _points(url: str, cut_off: date | None, as_of: date) -> pd.DataFrame:
+@st.cache_resource(show_spinner=False, max_entries=24)
+def _points(src: tuple[str, str], cut_off: date | None, as_of: date) -> pd.DataFrame:
     return _wgs(query(circle.service_points, as_of))
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _network(url: str, cut_off: date | None) -> sc.RoadNetwork | None:
+def _network(src: tuple[str, str], cut_off: date | None) -> sc.RoadNetwork | None:
     nodes, edges = query(circle.road_network)
     if nodes.empty or edges.empty:
         return None
     return sc.RoadNetwork(sc.to_wgs84(nodes, "gcj02"), edges)
 
 
-@st.cache_data(show_spinner=False, max_entries=48)
+@st.cache_resource(show_spinner=False, max_entries=48)
 def _coverage(
-    url: str,
+    src: tuple[str, str],
     cut_off: date | None,
     as_of: date,
     minutes: int,
@@ -77,11 +77,11 @@ def _coverage(
     Urban cells by the minutes rule (straight line × detour factor, or along roads); rural cells, when the
     rural rule is on, by the straight-line 5 km rule in both models.
     """
-    cells, points = _cells(url, cut_off), _points(url, cut_off, as_of)
+    cells, points = _cells(src, cut_off), _points(src, cut_off, as_of)
     rural_m = RURAL_M if rural else None
     line = sc.coverage(cells, points, minutes, speed, circuity, rural_m)
     line["straight_m"] = line["distance_m"]
-    net = _network(url, cut_off) if model == "network" else None
+    net = _network(src, cut_off) if model == "network" else None
     if net is None:
         return line
     thr = minutes * speed * 1000 / 60
@@ -95,9 +95,9 @@ def _coverage(
     return out
 
 
-@st.cache_data(show_spinner=False, max_entries=48)
+@st.cache_resource(show_spinner=False, max_entries=48)
 def _summary(
-    url: str,
+    src: tuple[str, str],
     cut_off: date | None,
     as_of: date,
     minutes: int,
@@ -107,9 +107,9 @@ def _summary(
     model: str,
 ) -> dict[str, pd.DataFrame]:
     """City, per-district and per-street coverage and each station's load."""
-    cells = _cells(url, cut_off)
-    res = _coverage(url, cut_off, as_of, minutes, speed, circuity, rural, model)
-    points = _points(url, cut_off, as_of)
+    cells = _cells(src, cut_off)
+    res = _coverage(src, cut_off, as_of, minutes, speed, circuity, rural, model)
+    points = _points(src, cut_off, as_of)
     load = sc.station_load(
         cells, res, capacity=points["capacity_people"].to_numpy(float), n_points=len(points)
     )
@@ -121,17 +121,23 @@ def _summary(
     }
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def _trend(
-    url: str, cut_off: date | None, year: int, minutes: int, speed: float, circuity: float, rural: bool
+    src: tuple[str, str],
+    cut_off: date | None,
+    year: int,
+    minutes: int,
+    speed: float,
+    circuity: float,
+    rural: bool,
 ) -> pd.DataFrame:
     """Covered share (straight-line model) at each year-end from 2019, with the stations open then."""
     rows = []
-    cells = _cells(url, cut_off)
+    cells = _cells(src, cut_off)
     for y in range(FIRST_YEAR, year + 1):
         day = _as_of(y, cut_off)
-        res = _coverage(url, cut_off, day, minutes, speed, circuity, rural, "line")
-        pts = _points(url, cut_off, day)
+        res = _coverage(src, cut_off, day, minutes, speed, circuity, rural, "line")
+        pts = _points(src, cut_off, day)
         city = sc.summarise(cells, res).iloc[0]
         rows.append({"year": y, "area": "", "covered_share": city["covered_share"], "stations": len(pts)})
         by = sc.summarise(cells, res, by="district_code")
@@ -148,9 +154,9 @@ def _trend(
     return pd.DataFrame(rows)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def _sites(
-    url: str,
+    src: tuple[str, str],
     cut_off: date | None,
     as_of: date,
     district: str,
@@ -163,8 +169,8 @@ def _sites(
     upload: tuple[tuple[float, float], ...] | None,
 ) -> pd.DataFrame:
     """Greedy new sites (straight-line model); columns of ``site_new_points`` plus GCJ-02 lon/lat."""
-    pop, cand = _siting_instance(url, cut_off, as_of, district, minutes, speed, circuity, rural, upload)
-    points = _points(url, cut_off, as_of)
+    pop, cand = _siting_instance(src, cut_off, as_of, district, minutes, speed, circuity, rural, upload)
+    points = _points(src, cut_off, as_of)
     out = sc.site_new_points(
         pop,
         cand,
@@ -184,7 +190,7 @@ def _sites(
 
 
 def _siting_instance(
-    url: str,
+    src: tuple[str, str],
     cut_off: date | None,
     as_of: date,
     district: str,
@@ -199,8 +205,8 @@ def _siting_instance(
     Default candidates: populated cells not already within the urban reach of a station, thinned to the most
     populous cell of each 500 m square (1 km city-wide) so the search stays interactive.
     """
-    cells = _cells(url, cut_off)
-    res = _coverage(url, cut_off, as_of, minutes, speed, circuity, rural, "line")
+    cells = _cells(src, cut_off)
+    res = _coverage(src, cut_off, as_of, minutes, speed, circuity, rural, "line")
     scope = cells["district_code"].to_numpy() == district if district else np.ones(len(cells), bool)
     pop = cells[scope]
     if upload:
@@ -319,14 +325,14 @@ def filters(ctx: Ctx) -> dict[str, Any]:
         d_names=d_names,
         name_col=name_col,
         roads=roads,
-        url=settings().db_url,
+        src=(settings().db_url, "" if ctx.user.city_wide else str(ctx.user.district_code)),
         cut_off=cut_off,
     )
 
 
 def _key(f: dict[str, Any], model: str | None = None) -> tuple:
     return (
-        f["url"],
+        f["src"],
         f["cut_off"],
         f["as_of"],
         f["minutes"],
@@ -399,10 +405,10 @@ def _deck(
     key: tuple, district: str, lang: str, sites_key: tuple | None, tile_url: str | None
 ) -> charts_circle.CompactDeck:
     """The coverage map, built once per settings (its JSON is memoised inside the deck)."""
-    url, cut_off, as_of, minutes, speed, circuity, rural, model = key
-    cells = _cells(url, cut_off)
+    src, cut_off, as_of, minutes, speed, circuity, rural, model = key
+    cells = _cells(src, cut_off)
     res = _coverage(*key)
-    points = _points(url, cut_off, as_of)
+    points = _points(src, cut_off, as_of)
     name_col = "name_zh" if lang == "zh" else "name_en"
     labels = {
         "people": t("circle_people", lang),
@@ -487,7 +493,7 @@ def coverage_map(ctx: Ctx, f: dict[str, Any], sites: pd.DataFrame | None) -> Non
     )
     st.markdown(f"<small>{legend}<br/>{levels}</small>", unsafe_allow_html=True)
     n_cells = (
-        int((_cells(f["url"], f["cut_off"])["district_code"] == f["district"]).sum())
+        int((_cells(f["src"], f["cut_off"])["district_code"] == f["district"]).sum())
         if f["district"]
         else None
     )
@@ -562,7 +568,7 @@ def area_tables(ctx: Ctx, f: dict[str, Any], summ: dict[str, pd.DataFrame], poin
 
 def trend(ctx: Ctx, f: dict[str, Any]) -> None:
     st.subheader(ctx.t("circle_trend"))
-    frame = _trend(f["url"], f["cut_off"], f["year"], f["minutes"], f["speed"], f["circuity"], f["rural"])
+    frame = _trend(f["src"], f["cut_off"], f["year"], f["minutes"], f["speed"], f["circuity"], f["rural"])
     keep = frame["area"].isin(["", f["district"]])
     shown = frame[keep].assign(
         scope=lambda x: x["area"].map(
@@ -755,7 +761,7 @@ def siting(ctx: Ctx, f: dict[str, Any]) -> pd.DataFrame | None:
         if upload is None:
             return None
     args = (
-        f["url"],
+        f["src"],
         f["cut_off"],
         f["as_of"],
         f["district"],
@@ -798,7 +804,7 @@ def siting(ctx: Ctx, f: dict[str, Any]) -> pd.DataFrame | None:
     )
     shown = table.rename(
         columns={
-            "rank": ctx.t("col_rank"),
+            "rank": ctx.t("circle_rank"),
             "district": ctx.t("circle_district"),
             "street": ctx.t("circle_street"),
             "people_added": ctx.t("circle_people_added"),
@@ -838,16 +844,16 @@ def exact_check(ctx: Ctx, f: dict[str, Any], args: tuple) -> None:
         limit = c[0].slider(ctx.t("circle_time_limit"), 5, 60, 10, 5, key="cc_exact_limit")
         agg = c[1].selectbox(ctx.t("circle_aggregate"), [500, 1000, 2000], index=1, key="cc_exact_agg")
         if c[2].button(ctx.t("circle_exact_button"), key="cc_exact_go", icon=":material/calculate:"):
-            url, cut_off, as_of, district, k, minutes, speed, circuity, rural, _cap, upload = args
+            src, cut_off, as_of, district, k, minutes, speed, circuity, rural, _cap, upload = args
             pop, cand = _siting_instance(
-                url, cut_off, as_of, district, minutes, speed, circuity, rural, upload
+                src, cut_off, as_of, district, minutes, speed, circuity, rural, upload
             )
             with st.spinner(ctx.t("circle_exact_running")):
                 try:
                     out = sc.site_exact(
                         pop,
                         cand,
-                        _points(url, cut_off, as_of),
+                        _points(src, cut_off, as_of),
                         k,
                         minutes,
                         speed,
@@ -890,11 +896,11 @@ def exact_check(ctx: Ctx, f: dict[str, Any], args: tuple) -> None:
 
 def body(ctx: Ctx) -> None:
     f = filters(ctx)
-    cells = _cells(f["url"], f["cut_off"])
+    cells = _cells(f["src"], f["cut_off"])
     if cells.empty:
         st.warning(ctx.t("circle_no_cells"))
         return
-    points = _points(f["url"], f["cut_off"], f["as_of"])
+    points = _points(f["src"], f["cut_off"], f["as_of"])
     summ = _summary(*_key(f))
     headline(ctx, f, summ, points)
     map_slot = st.container()

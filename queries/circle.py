@@ -89,8 +89,9 @@ def service_points(
         return _frame(conn, stmt.order_by(p.c.point_id))
 
 
-def stations_open(engine: Engine, days: tuple[date, ...]) -> pd.DataFrame:
-    """How many service points were open on each of ``days``, per level, counted in the database.
+def stations_open(engine: Engine, days: tuple[date, ...], district_code: str | None = None) -> pd.DataFrame:
+    """How many service points were open on each of ``days``, per level (optionally in one district), counted in
+    the database.
 
     Columns ``day`` (date), ``level``, ``stations``; levels with none open are left out.
     """
@@ -99,7 +100,7 @@ def stations_open(engine: Engine, days: tuple[date, ...]) -> pd.DataFrame:
     p = s.service_point
     parts = [
         select(literal(d).label("day"), p.c.level, func.count().label("stations"))
-        .where(_open_at(d))
+        .where(_open_at(d), *([p.c.district_code == district_code] if district_code else []))
         .group_by(p.c.level)
         for d in days
     ]
@@ -139,15 +140,19 @@ def population_by_area(
     return out
 
 
-def road_size(engine: Engine) -> dict[str, int]:
-    """Rows in the road tables: ``{"nodes": n, "edges": m}`` (both 0 when no network is loaded)."""
+def road_size(engine: Engine, district_code: str | None = None) -> dict[str, int]:
+    """Rows in the road tables: ``{"nodes": n, "edges": m}`` (both 0 when no network is loaded).
+
+    Roads are public infrastructure, not split by district: ``district_code`` is accepted (so a district-scoped
+    role can use the page) and ignored. The same holds for :func:`road_network`.
+    """
     with engine.connect() as conn:
         nodes = conn.execute(select(func.count()).select_from(s.road_node)).scalar_one()
         edges = conn.execute(select(func.count()).select_from(s.road_edge)).scalar_one()
     return {"nodes": int(nodes), "edges": int(edges)}
 
 
-def road_network(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
+def road_network(engine: Engine, district_code: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The road graph: ``nodes`` (``node, lon, lat``: degrees in the boundaries' datum, GCJ-02 in the demo)
     and ``edges`` (``u, v`` node ids, ``length_m`` metres along the road)."""
     n, e = s.road_node, s.road_edge
