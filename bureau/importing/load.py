@@ -427,6 +427,19 @@ def import_batch(
     return report
 
 
+def import_uploads(
+    url: str, files: Sequence[tuple[str, bytes]], user: str, dry_run: bool = False, datum: str | None = None
+) -> ImportReport:
+    """``import_batch`` on a writable engine of its own (the app's shared engine is read-only)."""
+    from bureau.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        return import_batch(engine, files, user=user, dry_run=dry_run, datum=datum)
+    finally:
+        engine.dispose()
+
+
 def _refresh_forecasts(engine: Engine, report: ImportReport) -> None:
     """Let the forecast job catch up with the new data, when that job is installed (never fails the import)."""
     try:
