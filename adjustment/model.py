@@ -22,11 +22,14 @@ def expected_attainment(
     that condition raises or lowers the district's expected completion against an average district.
     Empty when there are fewer than twice as many past observations as parameters.
     """
+    empty = pd.DataFrame(columns=["area_code", "actual", "expected", "difference", "r2", "n_obs"])
+    if panel.empty or not {"completion", "year", *DRIVERS} <= set(panel.columns):
+        return empty
     data = panel.dropna(subset=["completion", *DRIVERS])
     train = data[(data["year"] < year) & ~data["year"].isin(exclude_years)]
     now = data[data["year"] == year]
     if len(train) < 2 * (len(DRIVERS) + 1) or now.empty:
-        return pd.DataFrame(columns=["area_code", "actual", "expected", "difference", "r2", "n_obs"])
+        return empty
     x = sm.add_constant(train[list(DRIVERS)].astype(float), has_constant="add")
     fit = sm.OLS(train["completion"].astype(float), x).fit()
     xn = sm.add_constant(now[list(DRIVERS)].astype(float), has_constant="add")

@@ -125,7 +125,7 @@ def generate(scale: str, until: pd.Period, seed: int) -> dict[str, pd.DataFrame]
         "population_cell": grid.assign(datum="GCJ-02"),
         "service_point": demo_city.service_points(areas, grid, rng).assign(datum="GCJ-02"),
         "indicator": pd.DataFrame([dict(i._asdict(), sort_order=n) for n, i in enumerate(INDICATORS)]),
-        "area_year": demo_city.area_years(areas, grid, years, rng, rec.LABOUR_FORCE_SHARE * factor),
+        "area_year": demo_city.area_years(areas, grid, years, rng, rec.LABOUR_FORCE_SHARE * factor, factor),
     }
     out.update(records)
     out.update(demo_funds.fund_tables(rng, st, months, records, out["area_year"], factor))

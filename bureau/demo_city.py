@@ -207,7 +207,12 @@ def service_points(areas: pd.DataFrame, grid: pd.DataFrame, rng: np.random.Gener
 
 
 def area_years(
-    areas: pd.DataFrame, grid: pd.DataFrame, years: range, rng: np.random.Generator, labour_share: float
+    areas: pd.DataFrame,
+    grid: pd.DataFrame,
+    years: range,
+    rng: np.random.Generator,
+    labour_share: float,
+    money_scale: float = 1.0,
 ) -> pd.DataFrame:
     """Per area and year: population, working age, labour force, sector mix, budget revenue and fiscal capacity."""
     street_pop = grid.groupby("street_code")[["population", "working_age"]].sum()
@@ -229,7 +234,7 @@ def area_years(
                 tert, revenue_pc = d_fx[dcode]
                 pop = int(p["population"] * growth)
                 revenue = (
-                    revenue_pc * pop * (1.04 ** (y - 2019)) * (0.88 if y == 2020 else 1.0)
+                    revenue_pc * pop * money_scale * (1.04 ** (y - 2019)) * (0.88 if y == 2020 else 1.0)
                     if level == "district"
                     else None
                 )

@@ -5,6 +5,7 @@ REQUIRE_POSTGRES=1 / REQUIRE_BROWSER=1 (set by .ci/run) turn "service not availa
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -82,6 +83,46 @@ def _pg_bin() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
+class PgCluster:
+    """A throwaway PostgreSQL cluster on a free loopback port (initdb/pg_ctl run as postgres when we are root)."""
+
+    def __init__(self) -> None:
+        bindir = _pg_bin()
+        if bindir is None:
+            unavailable("PostgreSQL", "REQUIRE_POSTGRES", "no initdb found (apt-get install postgresql)")
+        assert bindir is not None
+        self.bindir = bindir
+        self.workdir = Path(tempfile.mkdtemp(prefix="pgtest-"))
+        self.prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.prefix:
+            shutil.chown(self.workdir, "postgres", "postgres")
+        self.port = _free_port()
+        self.data = self.workdir / "data"
+        self._run(
+            "initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"
+        )
+        self.start()
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run([*self.prefix, str(self.bindir / tool), *args], check=True, capture_output=True)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        opts = f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.workdir / "log"), "-w", "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def remove(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
     """A PostgreSQL server for the session: EMPLOYMENT_TEST_PG_URL, or a throwaway cluster on loopback."""
@@ -89,58 +130,11 @@ def pg_server() -> Iterator[str]:
     if given:
         yield given
         return
-    bindir = _pg_bin()
-    if bindir is None:
-        unavailable("PostgreSQL", "REQUIRE_POSTGRES", "no initdb found (apt-get install postgresql)")
-    assert bindir is not None
-    workdir = Path(tempfile.mkdtemp(prefix="pgtest-"))
-    as_root = os.geteuid() == 0
-    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
-    if as_root:
-        shutil.chown(workdir, "postgres", "postgres")
-    port = _free_port()
-    data = workdir / "data"
-    subprocess.run(
-        [
-            *prefix,
-            str(bindir / "initdb"),
-            "-D",
-            str(data),
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    opts = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-    subprocess.run(
-        [
-            *prefix,
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            opts,
-            "-l",
-            str(workdir / "log"),
-            "-w",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    cluster = PgCluster()
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        yield cluster.url
     finally:
-        subprocess.run(
-            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True
-        )
-        shutil.rmtree(workdir, ignore_errors=True)
+        cluster.remove()
 
 
 @pytest.fixture()

@@ -23,7 +23,8 @@ def polygons(boundaries: pd.DataFrame) -> pd.DataFrame:
         parts = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
         for part in parts:
             rows.append({**{k: v for k, v in rec.items() if k != "boundary_geojson"}, "polygon": part[0]})
-    return pd.DataFrame(rows)
+    columns = [c for c in boundaries.columns if c != "boundary_geojson"] + ["polygon"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def view_for(boundaries: pd.DataFrame) -> pdk.ViewState:
