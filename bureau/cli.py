@@ -84,6 +84,11 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return int(job.run_template(args))
 
 
+def _cmd_pack(args: argparse.Namespace) -> int:
+    job = importlib.import_module("bureau.pack.cli")
+    return int(job.run_cli(args, make_engine(args.url or settings().db_url)))
+
+
 def _cmd_users(args: argparse.Namespace) -> int:
     from bureau import auth
 
@@ -124,7 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     from bureau import auth
 
     auth.add_arguments(us)
-    for p in (demo, ref, mig, fc, rd, imp, us):
+    pk = sub.add_parser("pack", help="freeze a quarter and export the meeting pack (PDF / Excel)")
+    pk.set_defaults(func=_cmd_pack)
+    _extend("pack.cli", pk)
+    for p in (demo, ref, mig, fc, rd, imp, us, pk):
         p.add_argument(
             "--url", help="SQLAlchemy URL (default: EMPLOYMENT_DB_URL, secrets.toml, or the demo file)"
         )

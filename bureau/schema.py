@@ -383,6 +383,21 @@ forecast_accuracy = Table(
     Column("coverage_95", Float, nullable=False),
 )
 
+pack_snapshot = Table(
+    "pack_snapshot",
+    metadata,
+    Column("snapshot_id", Integer, primary_key=True, autoincrement=True),
+    Column("quarter", String(8), nullable=False),  # e.g. 2026Q3
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("cut_off", Date, nullable=False),  # the data cut-off the pack was frozen at
+    Column("scheme_name", String(64), nullable=True),
+    Column("model_version", String(64), nullable=True),
+    Column("forecast_run_id", Integer, nullable=True),
+    Column("content_json", Text, nullable=False),  # every table of the pack, frozen
+    Column("note", Text, nullable=True),
+)
+
 # --- who may see what ---------------------------------------------------------------------------------------
 
 app_user = Table(

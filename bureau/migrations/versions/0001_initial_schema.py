@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 06:19:12.676809
+Create Date: 2026-11-24 06:42:12.096453
 """
 
 import sqlalchemy as sa
@@ -156,6 +156,20 @@ def upgrade() -> None:
         sa.Column("description_en", sa.Text(), nullable=True),
         sa.Column("description_zh", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("code"),
+    )
+    op.create_table(
+        "pack_snapshot",
+        sa.Column("snapshot_id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("quarter", sa.String(length=8), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("created_by", sa.String(length=128), nullable=False),
+        sa.Column("cut_off", sa.Date(), nullable=False),
+        sa.Column("scheme_name", sa.String(length=64), nullable=True),
+        sa.Column("model_version", sa.String(length=64), nullable=True),
+        sa.Column("forecast_run_id", sa.Integer(), nullable=True),
+        sa.Column("content_json", sa.Text(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("snapshot_id"),
     )
     op.create_table(
         "person",
@@ -447,6 +461,7 @@ def downgrade() -> None:
 
     op.drop_table("population_cell")
     op.drop_table("person")
+    op.drop_table("pack_snapshot")
     op.drop_table("indicator")
     op.drop_table("guarantee_fund")
     op.drop_table("fund_allocation")
