@@ -1,12 +1,632 @@
-"""Page under construction in this session."""
+"""Forecasts: where unemployment and new employment will be at year end, with honest ranges and a record.
 
+Reads the stored run only (``bureau forecast`` computes it); the one live computation is the planner's
+re-run, on demand, cached and never written to the database.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
 import streamlit as st
 
-from ui.common import Ctx, run_page
+import forecasting
+from bureau.forecast_job import SHOCK_2020, bounds_for, events
+from i18n import fmt_date, fmt_int, fmt_month, fmt_pct
+from queries import forecasts as fq
+from queries import meta
+from ui import charts_forecasts as charts
+from ui.common import Ctx, download_csv, query, run_page, url_widget
+
+BANDS = ("1-3", "4-6", "7-12")
+BAND_MONTHS = {"1-3": 3, "4-6": 3, "7-12": 6}
+CANDIDATES = ("snaive", "ets", "sarima", "theta", "combo")
+UNDER_COVER_PP = 0.05  # coverage this far below nominal is called under-coverage (36 forecasts per model)
+HISTORY_MONTHS = 48
+
+
+# --- helpers ------------------------------------------------------------------------------------------------
+
+
+def fmt_value(value: float, indicator: str, lang: str) -> str:
+    """A figure in the series' unit: percent with two decimals for the rate, whole persons otherwise."""
+    if value is None or not np.isfinite(value):
+        return "—"
+    return f"{value:.2f}%" if indicator == fq.RATE else fmt_int(value, lang)
+
+
+def fmt_prob(p: float) -> str:
+    """A probability for a reader: whole percent, with "<1%" / ">99%" instead of a flat 0 % or 100 %."""
+    if not np.isfinite(p):
+        return "—"
+    return "<1%" if p < 0.005 else ">99%" if p > 0.995 else fmt_pct(p, 0)
+
+
+def to_frame(values: pd.DataFrame) -> pd.DataFrame:
+    """Stored rows (``year, month, mean, lo_/hi_``) → a forecast frame on a monthly PeriodIndex."""
+    idx = pd.PeriodIndex.from_fields(year=values["year"], month=values["month"], freq="M")
+    cols = ["mean", "lo_80", "hi_80", "lo_95", "hi_95"]
+    return pd.DataFrame(values[cols].astype(float).to_numpy(), index=idx, columns=cols)
+
+
+def line_for(lines: pd.DataFrame, year: int) -> tuple[float | None, int | None]:
+    """The control line of ``year``, else the newest earlier one (and the year it comes from)."""
+    known = lines[lines["year"] <= year].sort_values("year")
+    if known.empty:
+        return None, None
+    row = known.iloc[-1]
+    return float(row["target_value"]), int(row["year"])
+
+
+def year_end_points(fc: pd.DataFrame, latest_year: int) -> list[pd.Period]:
+    """The Decembers of this year and next year that the forecast reaches (the last month stands in)."""
+    points = []
+    for year in (latest_year, latest_year + 1):
+        p = pd.Period(year=year, month=12, freq="M")
+        if p in fc.index:
+            points.append(p)
+    if len(points) < 2 and fc.index[-1] not in points:
+        points.append(fc.index[-1])
+    return points[:2]
+
+
+# --- filters and stored data --------------------------------------------------------------------------------
+
+
+def filters(ctx: Ctx) -> tuple[str, str, dict[str, str], dict[str, str]]:
+    inds = query(meta.indicators)
+    name_col = "name_zh" if ctx.lang == "zh" else "name_en"
+    names = dict(zip(inds["code"], inds[name_col], strict=True))
+    ind_names = {c: names.get(c, c) for c in fq.SERIES}
+    areas = pd.concat([query(meta.areas, "city"), query(meta.areas, "district")])
+    if not ctx.user.city_wide:  # a district planner sees their own district only
+        areas = areas[areas["area_code"] == ctx.user.district_code]
+    area_names = dict(zip(areas["area_code"], areas[name_col], strict=True))
+    city = str(areas["area_code"].iloc[0]) if not areas.empty else ""
+    cols = st.columns([2, 2, 3])
+    indicator = url_widget(
+        cols[0].selectbox,
+        ctx.t("forecasts_indicator"),
+        list(ind_names),
+        "indicator",
+        default=fq.RATE,
+        format_func=ind_names.get,
+    )
+    area = url_widget(
+        cols[1].selectbox,
+        ctx.t("forecasts_area"),
+        list(area_names),
+        "area",
+        default=city,
+        format_func=area_names.get,
+    )
+    return indicator, area, ind_names, area_names
+
+
+# --- sections -----------------------------------------------------------------------------------------------
+
+
+def run_caption(ctx: Ctx, run: dict[str, Any]) -> None:
+    created = run["created_at"]
+    created = created if isinstance(created, datetime) else datetime.fromisoformat(str(created))
+    cut = run["cut_off"] if isinstance(run["cut_off"], date) else date.fromisoformat(str(run["cut_off"])[:10])
+    st.caption(
+        ctx.t(
+            "forecasts_run_caption",
+            run_id=run["run_id"],
+            created=f"{fmt_date(created.date(), ctx.lang)} {created:%H:%M}",
+            cut_off=fmt_date(cut, ctx.lang),
+            version=run["model_version"],
+        )
+    )
+    if ctx.status.cut_off and cut < ctx.status.cut_off:
+        st.warning(
+            ctx.t(
+                "forecasts_stale",
+                run_cut_off=fmt_date(cut, ctx.lang),
+                cut_off=fmt_date(ctx.status.cut_off, ctx.lang),
+            )
+        )
+
+
+def headline(
+    ctx: Ctx, indicator: str, fc: pd.DataFrame, lines: pd.DataFrame, horizon: int
+) -> list[pd.Period]:
+    """Year-end metrics (and for the rate the chance of ending above the control line)."""
+    latest_year = ctx.status.latest_year or fc.index[0].year
+    points = year_end_points(fc, latest_year)
+    cols = st.columns(4)
+    for i, p in enumerate(points):
+        row = fc.loc[p]
+        cols[2 * i].metric(
+            ctx.t("forecasts_at", month=fmt_month(p.year, p.month, ctx.lang)),
+            fmt_value(row["mean"], indicator, ctx.lang),
+        )
+        cols[2 * i].caption(
+            ctx.t(
+                "forecasts_range80",
+                lo=fmt_value(row["lo_80"], indicator, ctx.lang),
+                hi=fmt_value(row["hi_80"], indicator, ctx.lang),
+            )
+        )
+        line, _ = line_for(lines, p.year)
+        if indicator == fq.RATE and line is not None:
+            prob = forecasting.prob_above(fc, line, at=p)
+            cols[2 * i + 1].metric(
+                ctx.t("forecasts_prob_above", month=fmt_month(p.year, p.month, ctx.lang)),
+                fmt_prob(prob),
+                help=ctx.t("forecasts_prob_help", line=f"{line:.2f}%"),
+            )
+    next_dec = pd.Period(year=latest_year + 1, month=12, freq="M")
+    if next_dec not in fc.index and next_dec > fc.index[-1]:
+        st.caption(
+            ctx.t(
+                "forecasts_beyond_horizon",
+                month=fmt_month(next_dec.year, 12, ctx.lang),
+                h=horizon,
+                last=fmt_month(fc.index[-1].year, fc.index[-1].month, ctx.lang),
+            )
+        )
+    return points
+
+
+def in_words(
+    ctx: Ctx,
+    indicator: str,
+    area_name: str,
+    fc: pd.DataFrame,
+    hist: pd.DataFrame,
+    lines: pd.DataFrame,
+    targets: pd.DataFrame,
+    point: pd.Period,
+) -> str:
+    """ "Where we will be at year end", one sentence for a leader."""
+    row = fc.loc[point]
+    month = fmt_month(point.year, point.month, ctx.lang)
+    lo, hi = fmt_value(row["lo_80"], indicator, ctx.lang), fmt_value(row["hi_80"], indicator, ctx.lang)
+    mean = fmt_value(row["mean"], indicator, ctx.lang)
+    if indicator == fq.RATE:
+        line, line_year = line_for(lines, point.year)
+        if line is None:
+            return ""
+        text = ctx.t(
+            "forecasts_words_rate",
+            month=month,
+            area=area_name,
+            mean=mean,
+            lo=lo,
+            hi=hi,
+            position=ctx.t("forecasts_below" if row["mean"] <= line else "forecasts_above"),
+            line=f"{line:.2f}%",
+            prob=fmt_prob(forecasting.prob_above(fc, line, at=point)),
+        )
+        if line_year != point.year:
+            text += " " + ctx.t(
+                "forecasts_line_assumed", year=point.year, last_year=line_year, line=f"{line:.2f}%"
+            )
+        return text
+    last = hist.iloc[-1]
+    if indicator == fq.REGISTERED:
+        change = float(row["mean"]) - float(last["value"])
+        key = "forecasts_more" if change >= 0 else "forecasts_fewer"
+        return ctx.t(
+            "forecasts_words_stock",
+            month=month,
+            area=area_name,
+            mean=mean,
+            lo=lo,
+            hi=hi,
+            change=ctx.t(key, n=fmt_int(abs(change), ctx.lang)),
+            last=fmt_int(float(last["value"]), ctx.lang),
+            last_month=fmt_month(int(last["year"]), int(last["month"]), ctx.lang),
+        )
+    ytd = float(hist.loc[hist["year"] == point.year, "value"].sum())
+    rest = float(fc.loc[(fc.index.year == point.year) & (fc.index <= point), "mean"].sum())
+    total = ytd + rest
+    target = targets.loc[targets["year"] == point.year, "target_value"]
+    target_part = ""
+    if not target.empty and float(target.iloc[0]) > 0:
+        target_part = ctx.t(
+            "forecasts_target_part",
+            target=fmt_int(float(target.iloc[0]), ctx.lang),
+            share=fmt_pct(total / float(target.iloc[0]), 0),
+        )
+    return ctx.t(
+        "forecasts_words_flow",
+        month=month,
+        area=area_name,
+        mean=mean,
+        lo=lo,
+        hi=hi,
+        total=fmt_int(total, ctx.lang),
+        ytd=fmt_int(ytd, ctx.lang),
+        target_part=target_part,
+    )
+
+
+def chart_labels(ctx: Ctx, value_title: str) -> dict[str, str]:
+    keys = {
+        "actual": "forecasts_lbl_actual",
+        "mean": "forecasts_lbl_mean",
+        "lo_80": "forecasts_lbl_lo80",
+        "hi_80": "forecasts_lbl_hi80",
+        "lo_95": "forecasts_lbl_lo95",
+        "hi_95": "forecasts_lbl_hi95",
+        "line": "forecasts_lbl_line",
+        "live": "forecasts_lbl_live",
+        "event": "forecasts_lbl_event",
+        "month": "forecasts_lbl_month",
+    }
+    return {"value": value_title, **{k: ctx.t(v) for k, v in keys.items()}}
+
+
+def event_frame() -> pd.DataFrame:
+    start, end, label, _ = SHOCK_2020
+    return pd.DataFrame(
+        {
+            "start": [pd.Period(start, freq="M").start_time],
+            "end": [pd.Period(end, freq="M").end_time.normalize()],
+            "label": [label],
+        }
+    )
+
+
+def line_frame(lines: pd.DataFrame, months: pd.PeriodIndex) -> pd.DataFrame:
+    """The control line month by month (each year's line; the newest known for later years)."""
+    rows = [(p.year, p.month, line_for(lines, p.year)[0]) for p in months]
+    frame = pd.DataFrame(rows, columns=["year", "month", "line"])
+    return frame.dropna()
+
+
+def chart(
+    ctx: Ctx,
+    indicator: str,
+    hist: pd.DataFrame,
+    values: pd.DataFrame,
+    lines: pd.DataFrame,
+    value_title: str,
+    live: pd.DataFrame | None = None,
+) -> None:
+    span = st.segmented_control(
+        ctx.t("forecasts_history_span"),
+        ["4y", "all"],
+        default="4y",
+        key="fc_span",
+        format_func=lambda v: ctx.t("forecasts_span_4y" if v == "4y" else "forecasts_span_all"),
+    )
+    shown = hist.tail(HISTORY_MONTHS) if span != "all" else hist
+    months = pd.PeriodIndex.from_fields(
+        year=pd.concat([shown["year"], values["year"]]),
+        month=pd.concat([shown["month"], values["month"]]),
+        freq="M",
+    )
+    control = line_frame(lines, months) if indicator == fq.RATE else None
+    st.altair_chart(
+        charts.forecast_chart(
+            shown,
+            values,
+            chart_labels(ctx, value_title),
+            control_line=control,
+            events=event_frame(),
+            live=live,
+            percent=indicator == fq.RATE,
+        ),
+        width="stretch",
+    )
+    st.caption(ctx.t("forecasts_chart_caption"))
+
+
+def accuracy(ctx: Ctx, indicator: str, acc: pd.DataFrame) -> None:
+    """The backtest record in words, and the table by horizon band."""
+    st.subheader(ctx.t("forecasts_accuracy"))
+    if acc.empty:
+        st.info(ctx.t("forecasts_no_accuracy"))
+        return
+    unit = ctx.t("forecasts_unit_pp" if indicator == fq.RATE else "forecasts_unit_persons")
+    by = acc.set_index(["model", "horizon_band"])
+
+    def mae(model: str, band: str) -> str:
+        key = (model, band)
+        return forecasting.format_number(float(by.loc[key, "mae"])) if key in by.index else "—"
+
+    words = ctx.t(
+        "forecasts_accuracy_words",
+        mae=mae("auto", "1-3"),
+        base=mae("snaive", "1-3"),
+        unit=unit,
+        mae_long=mae("auto", "7-12"),
+        base_long=mae("snaive", "7-12"),
+    )
+    ours = acc[acc["model"] == "auto"]
+    weights = ours["horizon_band"].map(BAND_MONTHS).fillna(1).to_numpy(float)
+    cov80 = float(np.average(ours["coverage_80"], weights=weights)) if len(ours) else np.nan
+    cov95 = float(np.average(ours["coverage_95"], weights=weights)) if len(ours) else np.nan
+    words += " " + ctx.t("forecasts_coverage_words", cov80=fmt_pct(cov80, 0), cov95=fmt_pct(cov95, 0))
+    st.markdown(words)
+    under = [
+        name
+        for name, cov, nominal in (("80%", cov80, 0.80), ("95%", cov95, 0.95))
+        if np.isfinite(cov) and cov < nominal - UNDER_COVER_PP
+    ]
+    if under:
+        st.warning(ctx.t("forecasts_under_covered", which=" / ".join(under)), icon=":material/warning:")
+    table = acc.assign(
+        band_order=acc["horizon_band"].map({b: i for i, b in enumerate(BANDS)}),
+        model_order=acc["model"].map({"auto": 0, "snaive": 1}),
+    ).sort_values(["band_order", "model_order"])
+    shown = pd.DataFrame(
+        {
+            ctx.t("forecasts_col_band"): table["horizon_band"],
+            ctx.t("forecasts_col_model"): table["model"].map(lambda m: ctx.t(f"forecasts_model_{m}")),
+            ctx.t("forecasts_col_mae"): table["mae"],
+            ctx.t("forecasts_col_mase"): table["mase"],
+            ctx.t("forecasts_col_smape"): table["smape"],
+            ctx.t("forecasts_col_cov80"): table["coverage_80"],
+            ctx.t("forecasts_col_cov95"): table["coverage_95"],
+        }
+    )
+    mae_fmt = "%.3f" if indicator == fq.RATE else "%.0f"
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        key="fc_accuracy",
+        column_config={
+            ctx.t("forecasts_col_mae"): st.column_config.NumberColumn(format=mae_fmt),
+            ctx.t("forecasts_col_mase"): st.column_config.NumberColumn(format="%.2f"),
+            ctx.t("forecasts_col_smape"): st.column_config.NumberColumn(format="%.1f"),
+            ctx.t("forecasts_col_cov80"): st.column_config.NumberColumn(format="percent"),
+            ctx.t("forecasts_col_cov95"): st.column_config.NumberColumn(format="percent"),
+        },
+    )
+    st.caption(ctx.t("forecasts_accuracy_caption"))
+
+
+def reconciliation_methods(note: str | None) -> dict[str, str]:
+    """Indicator → reconciliation method, from the JSON the job stored with the run."""
+    if not note:
+        return {}
+    try:
+        data = json.loads(note)
+    except ValueError:
+        return {}
+    return {k: v.get("method", "") for k, v in data.get("reconciliation", {}).items()}
+
+
+def coherence(
+    ctx: Ctx, indicator: str, values: pd.DataFrame, city: str, methods: dict[str, str]
+) -> pd.DataFrame | None:
+    """Sum of the district means against the city mean, month by month (count series only)."""
+    st.subheader(ctx.t("forecasts_coherence"))
+    if indicator == fq.RATE:
+        st.caption(ctx.t("forecasts_coherence_rate"))
+        return None
+    city_rows = values[values["area_code"] == city].set_index(["year", "month"])["mean"]
+    districts = values[values["area_code"] != city].groupby(["year", "month"])["mean"].sum()
+    if city_rows.empty or districts.empty:
+        return None
+    frame = pd.DataFrame({"city": city_rows, "sum": districts}).dropna().reset_index()
+    frame["diff"] = frame["sum"] - frame["city"]
+    worst = float(frame["diff"].abs().max())
+    rel = worst / max(float(frame["city"].abs().max()), 1e-12)
+    method = methods.get(indicator)
+    key = "forecasts_coherence_ok" if rel <= 1e-6 else "forecasts_coherence_off"
+    st.markdown(
+        ctx.t(
+            key,
+            diff=f"{worst:,.4f}",
+            rel=f"{rel:.1e}",
+            method=ctx.t(f"forecasts_method_{method}") if method else ctx.t("forecasts_method_none"),
+        )
+    )
+    shown = pd.DataFrame(
+        {
+            ctx.t("forecasts_lbl_month"): [
+                fmt_month(int(y), int(m), ctx.lang)
+                for y, m in zip(frame["year"], frame["month"], strict=True)
+            ],
+            ctx.t("forecasts_col_city"): frame["city"],
+            ctx.t("forecasts_col_sum"): frame["sum"],
+            ctx.t("forecasts_col_diff"): frame["diff"],
+        }
+    )
+    with st.expander(ctx.t("forecasts_coherence")):
+        st.dataframe(
+            shown,
+            hide_index=True,
+            width="stretch",
+            key="fc_coherence",
+            column_config={c: st.column_config.NumberColumn(format="%.2f") for c in list(shown.columns)[1:]},
+        )
+    return frame
+
+
+def by_area(
+    ctx: Ctx,
+    indicator: str,
+    values: pd.DataFrame,
+    acc_all: pd.DataFrame,
+    area_names: dict[str, str],
+    point: pd.Period,
+    lines_by_area: dict[str, float | None],
+) -> None:
+    """Every area's forecast for the same month (and, for the rate, its chance of ending above its line)."""
+    st.subheader(ctx.t("forecasts_districts") + f" · {fmt_month(point.year, point.month, ctx.lang)}")
+    at = values[(values["year"] == point.year) & (values["month"] == point.month)]
+    err = acc_all[(acc_all["model"] == "auto") & (acc_all["horizon_band"] == "1-3")].set_index("area_code")
+    rows = []
+    for r in at.itertuples(index=False):
+        row = {
+            ctx.t("forecasts_col_area"): area_names.get(r.area_code, r.area_code),
+            ctx.t("forecasts_col_mean"): float(r.mean),
+            ctx.t("forecasts_col_lo80"): float(r.lo_80),
+            ctx.t("forecasts_col_hi80"): float(r.hi_80),
+            ctx.t("forecasts_col_mae13"): float(err["mae"].get(r.area_code, np.nan)),
+        }
+        line = lines_by_area.get(r.area_code)
+        if indicator == fq.RATE and line is not None:
+            fc = to_frame(values[values["area_code"] == r.area_code])
+            row[ctx.t("forecasts_col_prob")] = forecasting.prob_above(fc, line, at=point)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    fmt = "%.2f" if indicator == fq.RATE else "%.0f"
+    config = {c: st.column_config.NumberColumn(format=fmt) for c in list(table.columns)[1:5]}
+    if ctx.t("forecasts_col_prob") in table:
+        config[ctx.t("forecasts_col_prob")] = st.column_config.ProgressColumn(
+            format="percent", min_value=0.0, max_value=1.0
+        )
+    st.dataframe(table, hide_index=True, width="stretch", key="fc_by_area", column_config=config)
+    download_csv(values, f"forecast-{indicator}", ctx.lang, key="fc_dl_values")
+
+
+def method_note(ctx: Ctx, methods: dict[str, str], model: str, ind_names: dict[str, str]) -> None:
+    with st.expander(ctx.t("forecasts_method_note")):
+        choices = "; ".join(
+            f"{ind_names.get(k, k)}: {ctx.t(f'forecasts_method_{m}')}" for k, m in sorted(methods.items())
+        )
+        extra = ctx.t("forecasts_reconciliation_used", choices=choices) if choices else ""
+        st.markdown(ctx.t("forecasts_method_text", reconciliation=extra))
+        st.caption(ctx.t("forecasts_model_used", model=model))
+
+
+# --- the planner's live re-run ------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def live_forecast(
+    y: pd.Series, horizon: int, candidates: tuple[str, ...], shock: bool, indicator: str
+) -> tuple[pd.DataFrame, str, str]:
+    """``forecasting.forecast`` on the series with the planner's settings (cached; never stored)."""
+    fc = forecasting.forecast(
+        y,
+        horizon,
+        levels=(80, 95),
+        events=events() if shock else None,
+        bounds=bounds_for(indicator),
+        candidates=candidates,
+    )
+    return fc, str(fc.attrs.get("model", "")), str(fc.attrs.get("reason", ""))
+
+
+def planner(ctx: Ctx, indicator: str, area: str, hist: pd.DataFrame) -> pd.DataFrame | None:
+    """Expander with horizon, candidate models and the 2020 switch; returns the live forecast once run."""
+    with st.expander(ctx.t("forecasts_planner")):
+        st.caption(ctx.t("forecasts_planner_caption"))
+        with st.form("fc_planner"):
+            cols = st.columns([1, 3, 2])
+            horizon = cols[0].number_input(ctx.t("forecasts_planner_horizon"), 1, 36, 12, key="fc_h")
+            models = cols[1].multiselect(
+                ctx.t("forecasts_planner_models"),
+                list(CANDIDATES),
+                default=list(CANDIDATES),
+                key="fc_models",
+                format_func=lambda m: ctx.t(
+                    "forecasts_model_snaive_name" if m == "snaive" else f"forecasts_model_{m}"
+                ),
+            )
+            shock = cols[2].checkbox(ctx.t("forecasts_planner_exclude"), value=True, key="fc_shock")
+            if st.form_submit_button(ctx.t("forecasts_planner_run")):
+                st.session_state["fc_live"] = (indicator, area, int(horizon), tuple(models), bool(shock))
+        settings = st.session_state.get("fc_live")
+        if not settings or settings[:2] != (indicator, area):
+            return None
+        if not settings[3]:
+            st.warning(ctx.t("forecasts_planner_pick"))
+            return None
+        idx = pd.PeriodIndex.from_fields(year=hist["year"], month=hist["month"], freq="M")
+        y = pd.Series(hist["value"].to_numpy(float), index=idx)
+        with st.spinner(ctx.t("forecasts_planner_run") + " …"):
+            fc, model, reason = live_forecast(y, settings[2], settings[3], settings[4], indicator)
+        st.caption(ctx.t("forecasts_planner_result", model=model, reason=reason))
+        return fc
+
+
+def live_table(
+    ctx: Ctx, indicator: str, stored: pd.DataFrame, live: pd.DataFrame, line: float | None
+) -> None:
+    joined = pd.DataFrame({"stored": stored["mean"], "live": live["mean"]})
+    shown = pd.DataFrame(
+        {
+            ctx.t("forecasts_lbl_month"): [fmt_month(p.year, p.month, ctx.lang) for p in joined.index],
+            ctx.t("forecasts_col_stored"): joined["stored"].to_numpy(),
+            ctx.t("forecasts_col_live"): joined["live"].to_numpy(),
+        }
+    )
+    fmt = "%.2f" if indicator == fq.RATE else "%.0f"
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        key="fc_live_table",
+        column_config={c: st.column_config.NumberColumn(format=fmt) for c in list(shown.columns)[1:]},
+    )
+    if indicator == fq.RATE and line is not None:
+        for p in [q for q in live.index if q.month == 12][:2]:
+            st.caption(
+                ctx.t(
+                    "forecasts_planner_prob",
+                    month=fmt_month(p.year, p.month, ctx.lang),
+                    line=f"{line:.2f}%",
+                    prob=fmt_prob(forecasting.prob_above(live, line, at=p)),
+                )
+            )
+
+
+# --- the page -----------------------------------------------------------------------------------------------
 
 
 def body(ctx: Ctx) -> None:
-    st.info(ctx.t("coming_soon"))
+    indicator, area, ind_names, area_names = filters(ctx)
+    # The newest run is looked up on every rerun (one indexed query) so a fresh run shows at once; everything
+    # read for it is cached by run id.
+    run = fq.newest_run(ctx.engine, indicator, area)
+    if run is None:
+        st.info(ctx.t("forecasts_none"), icon=":material/hourglass_empty:")
+        return
+    run_id = int(run["run_id"])
+    run_caption(ctx, run)
+    values = query(fq.run_values, run_id, indicator)
+    mine = values[values["area_code"] == area]
+    if mine.empty:
+        st.info(ctx.t("forecasts_none"), icon=":material/hourglass_empty:")
+        return
+    fc = to_frame(mine)
+    history = query(fq.series_history, (indicator,))
+    hist = history[history["area_code"] == area][["year", "month", "value"]].reset_index(drop=True)
+    all_lines = query(fq.annual_targets, fq.RATE)
+    lines = all_lines[all_lines["area_code"] == area]
+    targets = query(fq.annual_targets, fq.NEW_EMPLOYMENT)
+    targets = targets[targets["area_code"] == area]
+    points = headline(ctx, indicator, fc, lines, len(fc))
+    for p in points:
+        st.markdown(in_words(ctx, indicator, area_names.get(area, area), fc, hist, lines, targets, p))
+    live = planner(ctx, indicator, area, hist)
+    st.subheader(ctx.t("forecasts_chart"))
+    live_rows = None
+    if live is not None:
+        live_rows = live.assign(year=live.index.year, month=live.index.month).reset_index(drop=True)
+    chart(ctx, indicator, hist, mine, lines, ind_names[indicator], live_rows)
+    if live is not None:
+        live_table(ctx, indicator, fc, live, line_for(lines, points[0].year)[0] if points else None)
+    acc_all = query(fq.run_accuracy, run_id, indicator)
+    accuracy(ctx, indicator, acc_all[acc_all["area_code"] == area])
+    methods = reconciliation_methods(query(fq.run_note, run_id))
+    city = next(
+        (a for a in area_names if a not in set(history["area_code"][history["level"] == "district"])), ""
+    )
+    coherence(ctx, indicator, values, city, methods)
+    lines_by_area = (
+        {a: line_for(all_lines[all_lines["area_code"] == a], points[0].year)[0] for a in area_names}
+        if indicator == fq.RATE and points
+        else {}
+    )
+    if points:
+        by_area(ctx, indicator, values, acc_all, area_names, points[0], lines_by_area)
+    method_note(ctx, methods, str(mine["model"].iloc[0]) if not mine.empty else "—", ind_names)
 
 
-run_page(body, "page_forecasts")
+run_page(body, "page_forecasts", "forecasts_caption")
