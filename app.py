@@ -32,6 +32,7 @@ PAGES = [
     ("pages/service_circle.py", "page_circle", ":material/share_location:"),
     ("pages/forecasts.py", "page_forecasts", ":material/trending_up:"),
     ("pages/explore.py", "page_explore", ":material/query_stats:"),
+    ("pages/pack.py", "page_pack", ":material/picture_as_pdf:"),
     ("pages/data.py", "page_data", ":material/database:"),
 ]
 nav = st.navigation(

@@ -1,0 +1,618 @@
+"""Build a quarter's meeting pack from the database and freeze it in ``pack_snapshot``.
+
+The content is every table the pack shows, computed once (as of the quarter's last month with data) and stored as
+JSON, so that what was presented does not move when later data arrives or a figure is corrected. Exports
+(``bureau.pack.pdf``, ``bureau.pack.excel``) only ever read a stored snapshot.
+
+Tables (``Pack.table(name)``; columns listed in docs/pack.md): ``key_figures`` (city attainment), ``ranking``
+(district × indicator attainment with status and rank change), ``district_cards``, ``exceptions`` (districts red on
+any indicator, with empty cause / owner / action fields), ``indicators``, ``fund_scores``, ``allocation``,
+``coverage``, ``forecast``, ``city_curve``, ``data_quality`` and ``boundaries`` (district outlines for the map).
+Person counts pass through ``privacy.suppress`` by the ``sensitive`` rule of the query that produced them.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, insert, select
+
+from bureau import schema as s
+from bureau.config import settings
+from bureau.db import make_engine
+
+FORMAT = "bureau.pack/1"
+CITY = "420100"
+CURVE_INDICATOR = "urban_new_employment"
+FORECAST_SERIES = ("registered_unemployment_rate", "registered_unemployed")
+DEFAULT_SCHEME = "grading_100"
+COVERAGE_RULE = {"minutes": 15.0, "speed_kmh": 4.0, "circuity": 1.3, "rural_distance_m": 5000.0}
+STATUS_ORDER = ("red", "yellow", "green")
+_QUARTER = re.compile(r"^\s*(\d{4})\s*[-_ ]?\s*[Qq]([1-4])\s*$")
+
+
+class PackError(ValueError):
+    """A pack that cannot be built or found (bad quarter, no data, unknown snapshot)."""
+
+
+def parse_quarter(text: str) -> tuple[int, int]:
+    """``"2026Q3"`` → ``(2026, 3)``; ``PackError`` for anything else (also accepts ``2026-Q3``, ``2026q3``)."""
+    found = _QUARTER.match(text or "")
+    if not found:
+        raise PackError(f"quarter {text!r} is not of the form YYYYQn, e.g. 2026Q3")
+    year, q = int(found.group(1)), int(found.group(2))
+    if not 1900 <= year <= 9999:
+        raise PackError(f"quarter {text!r}: year out of range")
+    return year, q
+
+
+def quarter_label(year: int, q: int) -> str:
+    return f"{year}Q{q}"
+
+
+def quarters_from_months(months: dict[int, list[int]]) -> list[str]:
+    """Quarters holding at least one month of data, newest first, from ``{year: [months]}``."""
+    out = {quarter_label(y, (m - 1) // 3 + 1) for y, ms in months.items() for m in ms}
+    return sorted(out, reverse=True)
+
+
+def month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+# --- JSON for tables ------------------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe scalar: NaN / NA → None, numpy → Python, dates → ISO text."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, datetime | date | pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def table_json(frame: pd.DataFrame) -> dict[str, Any]:
+    """``{"columns": [...], "data": [[...], ...]}`` (codes stay text; NaN becomes null)."""
+    return {
+        "columns": [str(c) for c in frame.columns],
+        "data": [[_plain(v) for v in row] for row in frame.itertuples(index=False, name=None)],
+    }
+
+
+def table_frame(data: dict[str, Any] | None) -> pd.DataFrame:
+    if not data:
+        return pd.DataFrame()
+    out = pd.DataFrame(data["data"], columns=data["columns"])
+    for col in out.columns:  # numbers stored with nulls come back as object; make them float again
+        values = out[col]
+        if (
+            values.dtype == object
+            and values.notna().any()
+            and values.map(
+                lambda v: v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+            ).all()
+        ):
+            out[col] = pd.to_numeric(values)
+    return out
+
+
+# --- the stored pack --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Pack:
+    """One frozen pack: the ``pack_snapshot`` row and its decoded content."""
+
+    snapshot_id: int | None
+    quarter: str
+    created_at: datetime
+    created_by: str
+    cut_off: date
+    scheme_name: str | None
+    model_version: str | None
+    forecast_run_id: int | None
+    content: dict[str, Any]
+    note: str | None = None
+    _cache: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A table of the pack (a copy); empty when the pack has no such table."""
+        if name not in self._cache:
+            self._cache[name] = table_frame(self.content.get("tables", {}).get(name))
+        return self._cache[name].copy()
+
+    @property
+    def tables(self) -> list[str]:
+        return list(self.content.get("tables", {}))
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return dict(self.content.get("meta", {}))
+
+
+def _protect(fn: Callable[..., Any], frame: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Small-count suppression by the query's own ``sensitive`` rule (nothing for other queries)."""
+    from privacy import suppress
+
+    rule = getattr(fn, "sensitive", None)
+    if not rule or not isinstance(frame, pd.DataFrame):
+        return frame
+    return suppress(frame, k, **rule)
+
+
+def _as_of(engine: Engine, year: int, q: int) -> int:
+    """The quarter's last month that has data; ``PackError`` when the quarter has none."""
+    from queries import meta
+
+    months = [m for m in meta.months_available(engine, year) if 3 * q - 2 <= m <= 3 * q]
+    if not months:
+        raise PackError(f"no data for {quarter_label(year, q)}: the database has no month of that quarter")
+    return max(months)
+
+
+def _scheme(engine: Engine) -> Any:
+    """The newest stored locked (official) scoring scheme, else the ``grading_100`` preset."""
+    from bureau import schemes
+    from scoring import PRESETS
+
+    listed = schemes.list_schemes(engine)
+    official = listed[(~listed["preset"]) & (listed["locked"])]
+    if not official.empty:
+        return schemes.load_scheme(engine, str(official["name"].iloc[0]))
+    return PRESETS[DEFAULT_SCHEME]
+
+
+def _names(engine: Engine) -> pd.DataFrame:
+    from queries import meta
+
+    return meta.areas(engine, "district")[["area_code", "name_zh", "name_en", "zone"]]
+
+
+def _ranking(engine: Engine, year: int, month: int, k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from queries import targets
+
+    cfg = settings()
+    margin, cushion = cfg.yellow_margin_pp, cfg.control_cushion_pp
+    district = targets.attainment(engine, year, month, yellow_margin_pp=margin, control_cushion_pp=cushion)
+    city = targets.attainment(
+        engine, year, month, level="city", yellow_margin_pp=margin, control_cushion_pp=cushion
+    )
+    district, city = _protect(targets.attainment, district, k), _protect(targets.attainment, city, k)
+    cols = [
+        "area_code",
+        "name_zh",
+        "name_en",
+        "zone",
+        "indicator_code",
+        "sort_order",
+        "unit",
+        "direction",
+        "target",
+        "actual",
+        "completion_rate",
+        "time_elapsed_progress",
+        "pace_gap",
+        "margin_pp",
+        "status",
+        "rank",
+        "peer_rank",
+        "rank_prev",
+        "rank_change",
+        "suppressed",
+    ]
+    for frame in (district, city):
+        if "suppressed" not in frame.columns:
+            frame["suppressed"] = False
+    ranking = district[cols].sort_values(["sort_order", "rank", "area_code"]).reset_index(drop=True)
+    key = city[cols].sort_values("sort_order").reset_index(drop=True)
+    return ranking, key
+
+
+def _cards(ranking: pd.DataFrame, names: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per district: how many indicators are red / yellow / green, the district's card (its worst status), and
+    the exceptions list (districts red on any indicator) with empty fields for the meeting to fill in."""
+    counts = ranking.pivot_table(
+        index="area_code", columns="status", values="indicator_code", aggfunc="count"
+    )
+    counts = counts.reindex(columns=list(STATUS_ORDER)).fillna(0).astype(int)
+    counts.columns = [f"n_{c}" for c in counts.columns]
+    cards = names.merge(counts, left_on="area_code", right_index=True, how="left").fillna(
+        {"n_red": 0, "n_yellow": 0, "n_green": 0}
+    )
+    cards["card"] = np.where(cards["n_red"] > 0, "red", np.where(cards["n_yellow"] > 0, "yellow", "green"))
+    flows = ranking[ranking["completion_rate"].notna()]
+    worst = (flows["completion_rate"] - flows["time_elapsed_progress"]).groupby(flows["area_code"]).min()
+    cards["worst_pace_pp"] = cards["area_code"].map(worst * 100)
+    red = ranking[ranking["status"] == "red"].sort_values(["sort_order"])
+    red_codes = red.groupby("area_code")["indicator_code"].agg(lambda c: ",".join(c))
+    exceptions = cards[cards["n_red"] > 0].copy()
+    exceptions["red_indicators"] = exceptions["area_code"].map(red_codes)
+    exceptions = exceptions.sort_values(
+        ["n_red", "worst_pace_pp", "area_code"], ascending=[False, True, True]
+    )
+    exceptions = exceptions[["area_code", "name_zh", "name_en", "n_red", "red_indicators", "worst_pace_pp"]]
+    exceptions = exceptions.assign(cause="", owner="", action="").reset_index(drop=True)
+    cards = cards.astype({"n_red": int, "n_yellow": int, "n_green": int}).reset_index(drop=True)
+    return cards, exceptions
+
+
+def _funds(engine: Engine, year: int, month: int, names: pd.DataFrame, k: int) -> dict[str, Any]:
+    from queries import funds
+    from scoring import allocate, score
+
+    scheme = _scheme(engine)
+    indicators = _protect(funds.fund_indicators, funds.fund_indicators(engine, year, month), k)
+    out: dict[str, Any] = {"scheme": scheme, "note": ""}
+    try:
+        scored = score(indicators, scheme)
+    except ValueError as exc:
+        out["note"] = f"scores not computed: {exc}"
+        out["scores"] = names.iloc[0:0].assign(score=[], rank=[], grade=[])
+        out["allocation"] = out["scores"]
+        out["pot"] = None
+        return out
+    keep = ["area_code", "score", "rank", *(["grade"] if "grade" in scored.columns else []), "missing"]
+    scores = names.merge(scored[keep], on="area_code", how="right")
+    if "grade" not in scores.columns:
+        scores["grade"] = None
+    scores["rank"] = scores["rank"].astype(float)
+    out["scores"] = scores.sort_values(["rank", "area_code"]).reset_index(drop=True)
+    last = _protect(funds.allocation_totals, funds.allocation_totals(engine, year - 1), k)
+    pot = float(last["amount_yuan"].sum()) if not last.empty else 0.0
+    out["pot"] = pot
+    if pot <= 0:
+        out["note"] = f"no fund allocation stored for {year - 1}: no pot to split"
+        out["allocation"] = names.iloc[0:0]
+        return out
+    try:
+        alloc = allocate(scored[["area_code", "score"]], pot)
+    except ValueError as exc:
+        out["note"] = f"allocation not computed: {exc}"
+        out["allocation"] = names.iloc[0:0]
+        return out
+    alloc = alloc.merge(
+        last.rename(columns={"amount_yuan": "last_year_yuan"})[["area_code", "last_year_yuan"]]
+    )
+    alloc["change_yuan"] = alloc["amount_yuan"] - alloc["last_year_yuan"]
+    out["allocation"] = names.merge(
+        alloc[["area_code", "share", "amount_yuan", "last_year_yuan", "change_yuan", "bound"]], on="area_code"
+    ).sort_values("area_code")
+    return out
+
+
+def _coverage(engine: Engine, on: date, names: pd.DataFrame, k: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Share of residents within 15 minutes on foot (5 km in rural cells) of a service point open on ``on``."""
+    from queries import overview
+    from service_circle import coverage, summarise, to_wgs84
+
+    def wgs84(frame: pd.DataFrame) -> pd.DataFrame:
+        if frame.empty:
+            return frame
+        parts = [to_wgs84(part, str(datum)) for datum, part in frame.groupby("datum", sort=False)]
+        return pd.concat(parts).loc[frame.index]
+
+    cells = _protect(overview.population_cells, overview.population_cells(engine), k)
+    points = _protect(overview.open_points, overview.open_points(engine, on), k)
+    if cells.empty:
+        return names.iloc[0:0], {"share": None, "points": len(points)}
+    rule = COVERAGE_RULE
+    result = coverage(
+        wgs84(cells),
+        wgs84(points) if not points.empty else points.assign(lon=[], lat=[]),
+        minutes=rule["minutes"],
+        speed_kmh=rule["speed_kmh"],
+        circuity=rule["circuity"],
+        rural_distance_m=rule["rural_distance_m"],
+    )
+    total = summarise(cells, result)
+    by = (
+        summarise(cells, result, by="district_code")
+        .reset_index()
+        .rename(columns={"district_code": "area_code"})
+    )
+    n_points = points.groupby("district_code").size() if not points.empty else pd.Series(dtype=int)
+    by["points"] = by["area_code"].map(n_points).fillna(0).astype(int)
+    table = names.merge(by[["area_code", "cells", "people", "covered_people", "covered_share", "points"]])
+    return table.sort_values("area_code").reset_index(drop=True), {
+        "share": float(total["covered_share"].iloc[0]),
+        "people": float(total["people"].iloc[0]),
+        "covered_people": float(total["covered_people"].iloc[0]),
+        "points": len(points),
+    }
+
+
+def _forecast(engine: Engine, k: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The newest stored city forecast of each series (empty when none is stored)."""
+    from queries import overview
+
+    parts: list[pd.DataFrame] = []
+    info: dict[str, Any] = {"run_id": None, "model_version": None, "cut_off": None}
+    for code in FORECAST_SERIES:
+        got = _protect(overview.latest_forecast, overview.latest_forecast(engine, CITY, code), k)
+        if got.empty:
+            continue
+        if info["run_id"] is None or int(got["run_id"].iloc[0]) > int(info["run_id"]):
+            info = {
+                "run_id": int(got["run_id"].iloc[0]),
+                "model_version": str(got["model_version"].iloc[0]),
+                "cut_off": _plain(got["cut_off"].iloc[0]),
+            }
+        parts.append(got.assign(indicator_code=code))
+    cols = ["indicator_code", "run_id", "year", "month", "mean", "lo_80", "hi_80", "lo_95", "hi_95", "model"]
+    if not parts:
+        return pd.DataFrame(columns=cols), info
+    return pd.concat(parts, ignore_index=True)[cols], info
+
+
+def _curve(engine: Engine, year: int, month: int, k: int) -> pd.DataFrame:
+    from queries import targets
+
+    curve = _protect(
+        targets.monthly_curve, targets.monthly_curve(engine, year, CITY, CURVE_INDICATOR), k
+    ).astype({"month": int})
+    target = float(curve["target"].dropna().iloc[0]) if curve["target"].notna().any() else float("nan")
+    lines = targets.pace_lines(targets.seasonal_profile(engine, year), CURVE_INDICATOR, target)
+    out = lines.merge(
+        curve[curve["month"] <= month][["month", "value", "cumulative"]], on="month", how="left"
+    )
+    return out.assign(target=target)[["month", "value", "cumulative", "linear", "seasonal", "target"]]
+
+
+def _quality(engine: Engine, year: int, month: int) -> pd.DataFrame:
+    """Missing, late and unreconciled reports and outlying months of the year up to ``month``, one row each."""
+    from queries import checks
+
+    rows: list[dict[str, Any]] = []
+    for r in checks.missing_reports(engine, year, month).itertuples():
+        rows.append(dict(check="missing", area_code=r.area_code, year=r.year, month=r.month, detail=""))
+    for r in checks.late_reports(engine, year, month).itertuples():
+        rows.append(
+            dict(
+                check="late", area_code=r.area_code, year=r.year, month=r.month, detail=f"{int(r.days_late)}"
+            )
+        )
+    for r in checks.unreconciled(engine, year, month).itertuples():
+        rows.append(
+            dict(
+                check="unreconciled",
+                area_code=r.area_code,
+                year=r.year,
+                month=r.month,
+                detail=f"{r.indicator_code}: {r.reported:g} / {r.records:g}",
+            )
+        )
+    found = checks.outliers(checks.monthly_series(engine))
+    found = found[(found["year"] == year) & (found["month"] <= month)]
+    for r in found.itertuples():
+        rows.append(
+            dict(
+                check="outlier",
+                area_code=r.area_code,
+                year=r.year,
+                month=r.month,
+                detail=f"{r.value:g} / {r.expected:g} (z {r.z:+.1f})",
+            )
+        )
+    return pd.DataFrame(rows, columns=["check", "area_code", "year", "month", "detail"])
+
+
+def build(engine: Engine, quarter: str) -> dict[str, Any]:
+    """The pack's content for ``quarter`` as of its last month with data (not stored; see :func:`freeze`)."""
+    from queries import meta
+
+    year, q = parse_quarter(quarter)
+    month = _as_of(engine, year, q)
+    status = meta.data_status(engine)
+    k = settings().min_cell_persons
+    names = _names(engine)
+    inds = meta.indicators(engine)[["code", "name_zh", "name_en", "unit", "direction", "kind", "category"]]
+    ranking, key = _ranking(engine, year, month, k)
+    cards, exceptions = _cards(ranking, names)
+    fund = _funds(engine, year, month, names, k)
+    cov, cov_total = _coverage(engine, month_end(year, month), names, k)
+    fc, fc_info = _forecast(engine, k)
+    bounds = meta.boundaries(engine, "district")[["area_code", "boundary_geojson"]]
+    cfg = settings()
+    tables = {
+        "key_figures": key,
+        "ranking": ranking,
+        "district_cards": cards,
+        "exceptions": exceptions,
+        "indicators": inds,
+        "fund_scores": fund["scores"],
+        "allocation": fund["allocation"],
+        "coverage": cov,
+        "forecast": fc,
+        "city_curve": _curve(engine, year, month, k),
+        "data_quality": _quality(engine, year, month),
+        "boundaries": bounds,
+    }
+    scheme = fund["scheme"]
+    return {
+        "format": FORMAT,
+        "meta": {
+            "quarter": quarter_label(year, q),
+            "year": year,
+            "quarter_number": q,
+            "month": month,
+            "partial_quarter": month < 3 * q,
+            "as_of": month_end(year, month).isoformat(),
+            "cut_off": (status.cut_off or month_end(year, month)).isoformat(),
+            "synthetic": bool(status.synthetic),
+            "scheme_name": scheme.name,
+            "scheme_locked": bool(scheme.locked),
+            "scheme_description": scheme.description,
+            "funds_note": fund["note"],
+            "pot_yuan": fund["pot"],
+            "pot_year": year - 1,
+            "coverage": cov_total,
+            "coverage_rule": COVERAGE_RULE,
+            "forecast_run_id": fc_info["run_id"],
+            "model_version": fc_info["model_version"],
+            "forecast_cut_off": fc_info["cut_off"],
+            "yellow_margin_pp": cfg.yellow_margin_pp,
+            "control_cushion_pp": cfg.control_cushion_pp,
+            "min_cell_persons": k,
+            "pace": "linear",
+        },
+        "tables": {name: table_json(frame) for name, frame in tables.items()},
+    }
+
+
+# --- storing and reading snapshots -----------------------------------------------------------------------------
+
+
+def _row_to_pack(row: Any) -> Pack:
+    cut = row.cut_off if isinstance(row.cut_off, date) else date.fromisoformat(str(row.cut_off)[:10])
+    return Pack(
+        snapshot_id=int(row.snapshot_id),
+        quarter=row.quarter,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        cut_off=cut,
+        scheme_name=row.scheme_name,
+        model_version=row.model_version,
+        forecast_run_id=row.forecast_run_id,
+        content=json.loads(row.content_json),
+        note=row.note,
+    )
+
+
+def freeze(engine: Engine, quarter: str, user: str, note: str | None = None) -> Pack:
+    """Build the pack for ``quarter`` and store it as a new snapshot (one transaction); returns it."""
+    content = build(engine, quarter)
+    m = content["meta"]
+    values = dict(
+        quarter=m["quarter"],
+        created_at=datetime.now().replace(microsecond=0),
+        created_by=(user or "unknown").strip()[:128] or "unknown",
+        cut_off=date.fromisoformat(m["cut_off"]),
+        scheme_name=(m["scheme_name"] or "")[:64] or None,
+        model_version=(m["model_version"] or "")[:64] or None,
+        forecast_run_id=m["forecast_run_id"],
+        content_json=json.dumps(content, ensure_ascii=False, separators=(",", ":")),
+        note=note,
+    )
+    t = s.pack_snapshot
+    with engine.begin() as conn:
+        new_id = conn.execute(insert(t).values(**values).returning(t.c.snapshot_id)).scalar_one()
+    return Pack(
+        snapshot_id=int(new_id), content=content, **{k: v for k, v in values.items() if k != "content_json"}
+    )
+
+
+def load(engine: Engine, snapshot_id: int) -> Pack:
+    """The stored snapshot ``snapshot_id``; ``PackError`` when there is none."""
+    t = s.pack_snapshot
+    with engine.connect() as conn:
+        row = conn.execute(select(t).where(t.c.snapshot_id == int(snapshot_id))).first()
+    if row is None:
+        raise PackError(f"no pack snapshot with id {snapshot_id}")
+    return _row_to_pack(row)
+
+
+def newest(engine: Engine, quarter: str) -> Pack | None:
+    """The newest stored snapshot of ``quarter`` (None when it was never frozen)."""
+    year, q = parse_quarter(quarter)
+    t = s.pack_snapshot
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(t)
+            .where(t.c.quarter == quarter_label(year, q))
+            .order_by(t.c.created_at.desc(), t.c.snapshot_id.desc())
+            .limit(1)
+        ).first()
+    return _row_to_pack(row) if row is not None else None
+
+
+def list_snapshots(engine: Engine, quarter: str | None = None) -> pd.DataFrame:
+    """Stored snapshots, newest first (without their content): ``snapshot_id, quarter, created_at, created_by,
+    cut_off, scheme_name, model_version, forecast_run_id, note``."""
+    t = s.pack_snapshot
+    stmt = select(
+        t.c.snapshot_id,
+        t.c.quarter,
+        t.c.created_at,
+        t.c.created_by,
+        t.c.cut_off,
+        t.c.scheme_name,
+        t.c.model_version,
+        t.c.forecast_run_id,
+        t.c.note,
+    ).order_by(t.c.created_at.desc(), t.c.snapshot_id.desc())
+    if quarter is not None:
+        year, q = parse_quarter(quarter)
+        stmt = stmt.where(t.c.quarter == quarter_label(year, q))
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=list(stmt.selected_columns.keys()))
+
+
+def obtain(
+    engine: Engine, quarter: str, user: str, refreeze: bool = False, snapshot_id: int | None = None
+) -> tuple[Pack, bool]:
+    """The pack to export and whether it was frozen just now.
+
+    ``snapshot_id`` reopens that snapshot (it must be of ``quarter``); otherwise the newest snapshot of the
+    quarter is reused, or a new one frozen the first time (or always with ``refreeze``).
+    """
+    year, q = parse_quarter(quarter)
+    label = quarter_label(year, q)
+    if snapshot_id is not None:
+        if refreeze:
+            raise PackError("--snapshot reopens a stored snapshot; it cannot be combined with --refreeze")
+        pack = load(engine, snapshot_id)
+        if pack.quarter != label:
+            raise PackError(f"snapshot {snapshot_id} is of {pack.quarter}, not {label}")
+        return pack, False
+    if not refreeze:
+        found = newest(engine, label)
+        if found is not None:
+            return found, False
+    return freeze(engine, label, user), True
+
+
+def compare(a: Pack, b: Pack) -> pd.DataFrame:
+    """The ranking tables of two snapshots side by side: one row per district and indicator with ``_a`` / ``_b``
+    columns for actual, completion, margin, status and rank, and the differences ``d_actual, d_rank`` (b − a;
+    for ranks, negative = moved up) and ``changed`` (any figure or status differs)."""
+    keys = ["area_code", "indicator_code"]
+    cols = ["actual", "completion_rate", "margin_pp", "status", "rank"]
+    ra = a.table("ranking")
+    rb = b.table("ranking")
+    names = pd.concat([ra, rb])[[*keys, "name_zh", "name_en", "sort_order"]].drop_duplicates(keys)
+    both = names.merge(ra[keys + cols], on=keys, how="left").merge(
+        rb[keys + cols], on=keys, how="left", suffixes=("_a", "_b")
+    )
+    both["d_actual"] = both["actual_b"] - both["actual_a"]
+    both["d_rank"] = both["rank_b"] - both["rank_a"]
+    changed = both["status_a"].ne(both["status_b"])
+    for c in ("actual", "completion_rate", "margin_pp", "rank"):
+        x, y = both[f"{c}_a"].astype(float), both[f"{c}_b"].astype(float)
+        changed |= ~(np.isclose(x, y, equal_nan=True))
+    both["changed"] = changed
+    return both.sort_values(["sort_order", "area_code"]).reset_index(drop=True)
+
+
+@cache
+def _writable(url: str) -> Engine:
+    return make_engine(url)
+
+
+def writable_engine(url: str | None = None) -> Engine:
+    """A read-write engine for the configured database (the page's shared engine is read-only on PostgreSQL)."""
+    return _writable(url or settings().db_url)
