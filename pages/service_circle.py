@@ -662,6 +662,10 @@ def compare_models(ctx: Ctx, f: dict[str, Any]) -> None:
     if f["roads"]["edges"] == 0:
         return
     with st.expander(ctx.t("circle_compare"), expanded=f["model"] == "network"):
+        # The road graph is large: read and route it only when asked (or when it is the chosen model).
+        if f["model"] != "network" and not st.toggle(ctx.t("circle_compare_run"), key="cc_compare_on"):
+            st.caption(ctx.t("circle_compare_off"))
+            return
         line = _summary(*_key(f, "line"))["district"]
         net = _summary(*_key(f, "network"))["district"]
         city_l, city_n = (
