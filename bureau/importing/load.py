@@ -19,7 +19,7 @@ from pathlib import PurePath
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, and_, bindparam, func, insert, select, update
+from sqlalchemy import Engine, String, and_, bindparam, cast, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -84,9 +84,13 @@ class ImportReport:
 
 def _canon(series: pd.Series, kind: str) -> pd.Series:
     """Values in one comparable form: numbers as float, dates as datetime64, text as object with None."""
-    if kind in ("int", "float", "bool"):
-        return pd.to_numeric(series.map(lambda v: float(v) if isinstance(v, bool) else v), errors="coerce")
+    if kind == "bool":
+        return pd.to_numeric(series.map({True: 1.0, False: 0.0, 1: 1.0, 0: 0.0, 1.0: 1.0, 0.0: 0.0}))
+    if kind in ("int", "float"):
+        return pd.to_numeric(series, errors="coerce")
     if kind == "date":
+        if series.dtype == object:
+            return pd.to_datetime(series.astype("string").str[:10], format="%Y-%m-%d", errors="coerce")
         return pd.to_datetime(series, errors="coerce")
     out = series.astype(object)
     return out.where(out.notna(), None)
@@ -115,7 +119,13 @@ def _existing(conn: Connection, entity: Entity, frame: pd.DataFrame, columns: li
     """Rows of the table that may share a key with ``frame`` (a key range, the years, or the whole table)."""
     table = entity.table
     key = list(entity.key)
-    stmt = select(*[table.c[c] for c in [*key, *columns]])
+    # dates come back as ISO text (no per-row conversion in the driver layer); _canon parses them in one go
+    stmt = select(
+        *[
+            cast(table.c[c], String).label(c) if _kind(entity, c) == "date" else table.c[c]
+            for c in [*key, *columns]
+        ]
+    )
     first = key[0]
     if len(key) == 1 and _kind(entity, first) == "int":
         stmt = stmt.where(table.c[first].between(int(frame[first].min()), int(frame[first].max())))
@@ -241,7 +251,7 @@ def _fill_defaults(frame: pd.DataFrame, entity: Entity) -> pd.DataFrame:
             if col.name not in frame:
                 frame[col.name] = col.default
             else:
-                frame[col.name] = frame[col.name].where(frame[col.name].notna(), col.default)
+                frame[col.name] = frame[col.name].astype(object).where(frame[col.name].notna(), col.default)
     if "name_en" in entity.table.c and "name_zh" in frame:
         if "name_en" not in frame:
             frame["name_en"] = frame["name_zh"]

@@ -178,7 +178,7 @@ def read_csv(label: str, data: bytes) -> Sheet:
             dtype=str,
             keep_default_na=False,
             na_filter=True,
-            na_values=[],
+            na_values=[""],
             skip_blank_lines=False,
             engine="c",
         )
@@ -197,7 +197,11 @@ def read_csv(label: str, data: bytes) -> Sheet:
     sheet = Sheet(label, label, headers, frame, first_row=h + 2, encoding=encoding)
     for row, found in _short_rows(text, sep, n, h + 1)[:20]:
         sheet.problems.append(Problem(label, row, None, "import_short_row", {"found": found, "expected": n}))
-    _drop_blank_rows(sheet)
+    strip = (
+        re.search(rf"(^|{re.escape(sep)})[ \t\u3000]|[ \t\u3000]({re.escape(sep)}|\r?$)", text, re.M)
+        is not None
+    )
+    _drop_blank_rows(sheet, strip)
     return sheet
 
 
@@ -232,13 +236,14 @@ def _check_cut_off(label: str, text: str, sep: str, n: int, encoding: str) -> No
         raise _unreadable(label, "import_cut_off", row=row, found=len(fields), expected=n)
 
 
-def _drop_blank_rows(sheet: Sheet) -> None:
+def _drop_blank_rows(sheet: Sheet, strip: bool = False) -> None:
+    """Empty cells become missing values (cells of blanks only too, when ``strip``); blank rows are dropped."""
     frame = sheet.frame.astype(object)
-    frame = frame.where(frame.notna(), None)
-    for col in frame.columns:
-        values = frame[col]
-        stripped = values.str.strip() if values.notna().any() else values
-        frame[col] = stripped.where(stripped.notna() & (stripped != ""), None)
+    if strip:
+        for col in frame.columns:
+            values = frame[col]
+            stripped = values.str.strip() if values.notna().any() else values
+            frame[col] = stripped.where(stripped.notna() & (stripped != ""), None)
     blank = frame.isna().all(axis=1)
     frame = frame.loc[~blank]
     # trailing blank rows are dropped silently; a blank row in the middle is too (spreadsheets leave them)
@@ -290,7 +295,7 @@ def read_excel(label: str, data: bytes) -> list[Sheet]:
         frame.columns = list(range(len(headers)))
         tag = label if len(book) == 1 else f"{label} [{name}]"
         sheet = Sheet(tag, label, headers, frame, first_row=h + 2, letters=True)
-        _drop_blank_rows(sheet)
+        _drop_blank_rows(sheet)  # cells are already stripped text or None
         _merged_cells(sheet, wb[name], h + 1)
         sheets.append(sheet)
     if not sheets:

@@ -224,6 +224,17 @@ def _parse_headers(
 
 
 def _numbers(raw: pd.Series, pct: bool = False) -> pd.Series:
+    """Numbers from text; thousands separators, blanks and (for %) a percent sign are allowed."""
+    fast = pd.to_numeric(raw, errors="coerce")
+    retry = fast.isna() & raw.notna()
+    if not retry.any():
+        return fast.astype(float)
+    fast = fast.astype(float)
+    fast[retry] = _clean_numbers(raw[retry], pct)
+    return fast
+
+
+def _clean_numbers(raw: pd.Series, pct: bool) -> pd.Series:
     text = raw.astype("string").str.replace(",", "", regex=False).str.replace("，", "", regex=False)
     text = text.str.replace(" ", "", regex=False)
     if pct:
