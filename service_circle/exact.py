@@ -79,7 +79,10 @@ def solve_mclp(
         "status": int(res.status),
         "message": str(res.message),
         "mip_gap": float(getattr(res, "mip_gap", np.nan) or 0.0) if res.x is not None else float("nan"),
-        "dual_bound": -float(getattr(res, "mip_dual_bound", np.nan)),
+        # HiGHS gives no dual bound when it stops at the time limit before its first solution.
+        "dual_bound": -float(bound)
+        if (bound := getattr(res, "mip_dual_bound", None)) is not None
+        else float("nan"),
         "cells": n_g,
     }
 
