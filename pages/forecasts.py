@@ -346,6 +346,13 @@ def accuracy(ctx: Ctx, indicator: str, acc: pd.DataFrame) -> None:
     cov80 = float(np.average(ours["coverage_80"], weights=weights)) if len(ours) else np.nan
     cov95 = float(np.average(ours["coverage_95"], weights=weights)) if len(ours) else np.nan
     words += " " + ctx.t("forecasts_coverage_words", cov80=fmt_pct(cov80, 0), cov95=fmt_pct(cov95, 0))
+    long_ours, long_naive = (("auto", "7-12"), ("snaive", "7-12"))
+    if (
+        long_ours in by.index
+        and long_naive in by.index
+        and by.loc[long_ours, "mae"] > by.loc[long_naive, "mae"]
+    ):
+        words += " " + ctx.t("forecasts_worse_than_naive")
     st.markdown(words)
     under = [
         name
