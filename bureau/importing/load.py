@@ -85,7 +85,7 @@ class ImportReport:
 def _canon(series: pd.Series, kind: str) -> pd.Series:
     """Values in one comparable form: numbers as float, dates as datetime64, text as object with None."""
     if kind == "bool":
-        return pd.to_numeric(series.map({True: 1.0, False: 0.0, 1: 1.0, 0: 0.0, 1.0: 1.0, 0.0: 0.0}))
+        return pd.to_numeric(series.map({True: 1.0, False: 0.0}))
     if kind in ("int", "float"):
         return pd.to_numeric(series, errors="coerce")
     if kind == "date":
