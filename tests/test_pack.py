@@ -82,7 +82,15 @@ def test_pdf_pages_size_and_chinese_text(packed: dict) -> None:
             assert im.width > im.height  # landscape
             assert im.getextrema() != ((255, 255), (255, 255), (255, 255))  # not blank
     text = packed["text"]
-    for needle in ("城镇新增就业", "江岸区", "新洲区", "合成演示数据", "数据截止 2026年10月31日", "问题清单"):
+    for needle in (
+        "城镇新增就业",
+        "江岸区",
+        "新洲区",
+        "合成演示数据",
+        "数据截止 2026年10月31日",
+        "问题清单",
+        t("pack_no_forecast", "zh"),
+    ):
         assert needle in text, needle
     assert "□" not in text and "\ufffd" not in text
     footers = [int(n) for n in re.findall(r"第\s*(\d+)\s*页", text)]
