@@ -200,6 +200,8 @@ def attainment(
     now["pace_gap"] = np.where(flow, now["target"] * now["time_elapsed_progress"] - now["actual"], np.nan)
     now["margin_pp"] = np.where(now["direction"] == "control", now["target"] - now["actual"], np.nan)
     now["status"] = classify(now, yellow_margin_pp, control_cushion_pp)
+    # A yes/no flag counts households found, not persons behind a figure: never suppressed as a small count.
+    now["persons"] = now["persons"].astype(float).where(now["direction"] != "yes_no")
     now = now.merge(
         prev.rename(columns={"rank": "rank_prev"}), on=["area_code", "indicator_code"], how="left"
     )

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import wait_ready
 
-PAGES = ["overview", "targets", "funds", "service_circle", "forecasts", "explore", "data"]
+PAGES = ["overview", "targets", "funds", "service_circle", "forecasts", "explore", "pack", "data"]
 LOCAL = {"localhost", "127.0.0.1", "::1", ""}
 
 pytestmark = pytest.mark.browser

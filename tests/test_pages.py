@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
 
-PAGES = ["overview", "targets", "funds", "service_circle", "forecasts", "explore", "data"]
+PAGES = ["overview", "targets", "funds", "service_circle", "forecasts", "explore", "pack", "data"]
 
 
 def run_page(

@@ -18,7 +18,7 @@ from bureau.db import make_engine
 from tests.conftest import ROOT, PgCluster
 from tests.test_targets import HAND, build
 
-PAGES = ["overview", "targets", "funds", "service_circle", "forecasts", "explore", "data"]
+PAGES = ["overview", "targets", "funds", "service_circle", "forecasts", "explore", "pack", "data"]
 
 
 def _app(monkeypatch: pytest.MonkeyPatch, url: str) -> AppTest:
