@@ -332,7 +332,7 @@ def write_doc(md: str) -> None:
         text += f"\n{START}\n{END}\n"
     head, rest = text.split(START, 1)
     tail = rest.split(END, 1)[1] if END in rest else ""
-    DOC.write_text(f"{head}{START}\n{md}\n{END}{tail}", encoding="utf-8")
+    DOC.write_text("".join([head, START, "\n", md, "\n", END, tail]), encoding="utf-8")
 
 
 def main() -> None:
