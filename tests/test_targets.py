@@ -270,7 +270,12 @@ def test_small_counts_are_suppressed_on_the_page(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("EMPLOYMENT_LANG", "en")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
     at.run()
-    for k, v in {"year": "2026", "month": "3", "district": "420113", "indicator": "difficulty_employment"}.items():
+    for k, v in {
+        "year": "2026",
+        "month": "3",
+        "district": "420113",
+        "indicator": "difficulty_employment",
+    }.items():
         at.query_params[k] = v
     at.switch_page("pages/targets.py").run()
     streets = next(df.value for df in at.dataframe if df.value.iloc[:, 1].str.startswith("Hannan").all())
