@@ -169,6 +169,8 @@ def body(ctx: Ctx) -> None:
     _history(ctx)
     if ctx.user.role == "admin":
         _upload(ctx)
+        st.subheader(ctx.t("data_audit"))
+        st.dataframe(meta.audit_entries(ctx.engine), hide_index=True, width="stretch", key="data_audit")
     else:
         st.caption(ctx.t("import_admin_only"))
 

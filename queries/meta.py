@@ -64,6 +64,7 @@ def data_status(engine: Engine) -> DataStatus:
     )
 
 
+@reference_data
 def table_counts(engine: Engine) -> pd.DataFrame:
     """One row per schema table: name, rows (None when the table is missing)."""
     present = set(inspect(engine).get_table_names())
@@ -79,6 +80,7 @@ def table_counts(engine: Engine) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@reference_data
 def loads(engine: Engine, limit: int = 20) -> pd.DataFrame:
     """The newest data loads, refreshes and forecast runs."""
     d = s.data_load
@@ -171,3 +173,15 @@ def months_available(engine: Engine, year: int) -> list[int]:
             int(r[0])
             for r in conn.execute(select(a.c.month).where(a.c.year == year).distinct().order_by(a.c.month))
         ]
+
+
+def audit_entries(engine: Engine, limit: int = 500) -> pd.DataFrame:
+    """The newest audit-log lines (who, when, what view or export); for administrators only."""
+    a = s.audit_log
+    stmt = (
+        select(a.c.at, a.c.username, a.c.role, a.c.action, a.c.target, a.c.detail)
+        .order_by(a.c.audit_id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=list(stmt.selected_columns.keys()))

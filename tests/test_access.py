@@ -122,3 +122,18 @@ def test_users_cli(demo_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert main(["users", "list", "--url", demo_url]) == 0
     assert "p1" in capsys.readouterr().out
+
+
+def test_admins_see_the_audit_log_and_others_do_not(monkeypatch: pytest.MonkeyPatch, demo_url: str) -> None:
+    admin = _user(demo_url, "admin")
+    at = _app(monkeypatch, demo_url, "builtin")
+    at.run()
+    _login(at, admin, "s3cret-pass")
+    at.switch_page("pages/data.py").run()
+    log = next(df.value for df in at.dataframe if "action" in df.value.columns)
+    assert {"login", "view"} <= set(log.loc[log["username"] == admin, "action"])
+    monkeypatch.setenv("EMPLOYMENT_OPEN_ROLE", "leader")
+    leader = _app(monkeypatch, demo_url, "open")
+    leader.run()
+    leader.switch_page("pages/data.py").run()
+    assert not any("action" in df.value.columns for df in leader.dataframe)

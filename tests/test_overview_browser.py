@@ -28,6 +28,8 @@ def test_new_employment_tile_opens_targets_with_its_filters(server: str, browser
     link = page.locator("a[href*='indicator=urban_new_employment']").first
     href = link.get_attribute("href") or ""
     assert "year=2026" in href and "month=10" in href
+    # Streamlit marks the page inert while a rerun is settling; wait until it is interactive again.
+    page.wait_for_function("!document.querySelector('[inert]')", timeout=60_000)
     link.click()
     page.wait_for_url(re.compile(r".*/targets\?.*"), timeout=30_000)
     wait_ready(page)
