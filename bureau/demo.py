@@ -58,6 +58,8 @@ def build(
     with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA synchronous=OFF")  # one transaction; the file is rebuilt on failure
+            conn.exec_driver_sql("PRAGMA cache_size=-1000000")  # 1 GB of page cache: fewer spills to the WAL
+            conn.exec_driver_sql("PRAGMA temp_store=MEMORY")  # index builds sort in memory
         for table in reversed(schema.metadata.sorted_tables):
             conn.execute(delete(table))
         rows = {}
