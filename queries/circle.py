@@ -43,7 +43,8 @@ POINT_COLUMNS = [
 
 
 def _frame(conn: Connection, stmt) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=list(stmt.selected_columns.keys()))
+    # Plain tuples, not row mappings: several times faster for the 120,000 cells.
+    return pd.DataFrame.from_records(conn.execute(stmt).all(), columns=list(stmt.selected_columns.keys()))
 
 
 def cells(engine: Engine, district_code: str | None = None) -> pd.DataFrame:
