@@ -1,0 +1,45 @@
+"""`make bench`: run every benchmark script and collect their output in docs/benchmarks-latest.md.
+
+The curated table with the goals beside each figure is docs/benchmarks.md; this file is the raw record of the
+newest run (machine, date, command, output). Not part of `make test`.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = [
+    ["bench/bench_scoring.py"],
+    ["bench/bench_service_circle.py"],
+    ["bench/bench_import.py"],
+    ["bench/bench_pages.py", "--repeat", "3"],
+    ["bench/load_test.py", "--sessions", "50", "--reruns", "4"],
+    ["bench/bench_forecasting.py"],
+]
+
+
+def main() -> None:
+    parts = [
+        f"# Newest benchmark run\n\n{datetime.now():%Y-%m-%d %H:%M}, {platform.platform()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}\n"
+    ]
+    for script in SCRIPTS:
+        command = [sys.executable, *script]
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+        took = time.perf_counter() - started
+        out = (done.stdout + ("\n" + done.stderr[-2000:] if done.returncode else "")).strip()
+        parts.append(f"## `{' '.join(script)}` ({took:.0f} s, exit {done.returncode})\n\n```\n{out}\n```\n")
+        print(parts[-1], flush=True)
+    (ROOT / "docs" / "benchmarks-latest.md").write_text("\n".join(parts), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
