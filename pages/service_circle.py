@@ -18,7 +18,7 @@ from bureau.config import settings
 from i18n import fmt_date, fmt_int, fmt_pct, t
 from queries import circle, meta
 from ui import charts, charts_circle
-from ui.common import Ctx, download_csv, query, run_page, url_widget
+from ui.common import Ctx, district_choices, download_csv, query, run_page, url_widget
 
 MODES = {"walk": 4.0, "cycle": 12.0, "drive": 25.0}  # km/h defaults
 SPEED_RANGE = {"walk": (3.0, 6.0, 0.1), "cycle": (8.0, 20.0, 0.5), "drive": (10.0, 50.0, 1.0)}
@@ -264,7 +264,7 @@ def filters(ctx: Ctx) -> dict[str, Any]:
     district = url_widget(
         cols[0].selectbox,
         ctx.t("circle_district"),
-        ["", *d_names],
+        district_choices(ctx, list(d_names)),
         "district",
         format_func=lambda c: d_names.get(c, ctx.t("all_districts")),
     )

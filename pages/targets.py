@@ -11,7 +11,7 @@ from i18n import fmt_int, fmt_month, fmt_pct, fmt_yuan, t
 from queries import checks, meta, targets
 from queries.adjustment import adjustment_panel
 from ui import charts
-from ui.common import Ctx, download_csv, query, run_page, url_widget
+from ui.common import Ctx, district_choices, download_csv, query, run_page, url_widget
 
 STATUS_MD = {"green": ":green[●]", "yellow": ":orange[●]", "red": ":red[●]"}  # no emoji: fonts vary
 
@@ -80,7 +80,7 @@ def filters(ctx: Ctx) -> dict:
     district = url_widget(
         cols[3].selectbox,
         ctx.t("district_drill"),
-        ["", *d_names],
+        district_choices(ctx, list(d_names)),
         "district",
         format_func=lambda c: d_names.get(c, ctx.t("all_districts")),
     )

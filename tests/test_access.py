@@ -137,3 +137,44 @@ def test_admins_see_the_audit_log_and_others_do_not(monkeypatch: pytest.MonkeyPa
     leader.run()
     leader.switch_page("pages/data.py").run()
     assert not any("action" in df.value.columns for df in leader.dataframe)
+
+
+OTHER_DISTRICTS = [
+    "Jianghan",
+    "Qiaokou",
+    "Hanyang",
+    "Wuchang",
+    "Qingshan",
+    "Hongshan",
+    "Dongxihu",
+    "Hannan",
+    "Caidian",
+    "Jiangxia",
+    "Huangpi",
+    "Xinzhou",
+]
+PAGES = ["overview", "targets", "funds", "service_circle", "forecasts", "explore", "pack", "data"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_planner_never_sees_another_district(
+    monkeypatch: pytest.MonkeyPatch, demo_url: str, page: str
+) -> None:
+    """Open mode as a Jiang'an planner; links ask for Huangpi everywhere; no other district's figures show."""
+    monkeypatch.setenv("EMPLOYMENT_OPEN_ROLE", "planner")
+    monkeypatch.setenv("EMPLOYMENT_OPEN_DISTRICT", "420102")
+    at = _app(monkeypatch, demo_url, "open")
+    at.run()
+    for key in ("district", "area"):
+        at.query_params[key] = "420116"
+    at.query_params["districts"] = "420116,420111"
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown: list[str] = []
+    for df in at.dataframe:
+        frame = df.value
+        shown += [str(v) for col in frame.columns for v in frame[col].tolist()]
+        shown += [str(c) for c in frame.columns]
+    shown += [m.value for m in at.markdown] + [m.label for m in at.metric] + [h.value for h in at.header]
+    leaked = sorted({name for name in OTHER_DISTRICTS for text in shown if name in text})
+    assert leaked == [], (page, leaked)

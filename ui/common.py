@@ -238,3 +238,11 @@ def url_widget(
     st.query_params[key] = str(value)
     st.session_state[f"_url_{key}"] = str(value)
     return value
+
+
+def district_choices(ctx: Ctx, codes: list[str], allow_all: bool = True) -> list[str]:
+    """The district codes a filter may offer: every district ("" = all) for city-wide roles, only their own for a
+    district planner, so no link can put another district in a planner's view."""
+    if ctx.user.city_wide:
+        return ["", *codes] if allow_all else list(codes)
+    return [c for c in codes if c == ctx.user.district_code]
