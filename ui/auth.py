@@ -55,7 +55,7 @@ def _lookup(username: str) -> User | None:
 def _open_user() -> User:
     role = os.environ.get("EMPLOYMENT_OPEN_ROLE", "leader")
     district = os.environ.get("EMPLOYMENT_OPEN_DISTRICT") or None
-    return User("demo", role if role in auth.ROLES else "leader", district, "open demo mode")
+    return User("demo", role if role in auth.ROLES else "leader", district)
 
 
 def _proxy_user(lang: str) -> User | None:
