@@ -17,7 +17,7 @@ from bureau.importing.templates import BY_NAME, ENTITIES, write_template
 from i18n import fmt_date
 from queries import meta
 from ui.auth import current_user, record
-from ui.common import Ctx, download_csv, engine, lang, query, run_page
+from ui.common import Ctx, download_csv, engine, headed, lang, query, run_page
 
 UPLOAD_TYPES = ["csv", "txt", "xlsx", "xlsm", "geojson", "json", "zip"]
 
@@ -164,13 +164,18 @@ def body(ctx: Ctx) -> None:
     )
     st.subheader(ctx.t("data_loads"))
     loads = query(meta.loads)
-    st.dataframe(loads, hide_index=True, width="stretch")
+    st.dataframe(headed(loads, ctx.lang), hide_index=True, width="stretch")
     download_csv(counts, "tables", ctx.lang, key="data_dl_tables")
     _history(ctx)
     if ctx.user.role == "admin":
         _upload(ctx)
         st.subheader(ctx.t("data_audit"))
-        st.dataframe(meta.audit_entries(ctx.engine), hide_index=True, width="stretch", key="data_audit")
+        st.dataframe(
+            headed(meta.audit_entries(ctx.engine), ctx.lang),
+            hide_index=True,
+            width="stretch",
+            key="data_audit",
+        )
     else:
         st.caption(ctx.t("import_admin_only"))
 

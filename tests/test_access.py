@@ -130,13 +130,13 @@ def test_admins_see_the_audit_log_and_others_do_not(monkeypatch: pytest.MonkeyPa
     at.run()
     _login(at, admin, "s3cret-pass")
     at.switch_page("pages/data.py").run()
-    log = next(df.value for df in at.dataframe if "action" in df.value.columns)
-    assert {"login", "view"} <= set(log.loc[log["username"] == admin, "action"])
+    log = next(df.value for df in at.dataframe if "Action" in df.value.columns)
+    assert {"login", "view"} <= set(log.loc[log["User"] == admin, "Action"])
     monkeypatch.setenv("EMPLOYMENT_OPEN_ROLE", "leader")
     leader = _app(monkeypatch, demo_url, "open")
     leader.run()
     leader.switch_page("pages/data.py").run()
-    assert not any("action" in df.value.columns for df in leader.dataframe)
+    assert not any("Action" in df.value.columns for df in leader.dataframe)
 
 
 OTHER_DISTRICTS = [

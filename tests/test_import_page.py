@@ -39,7 +39,7 @@ def test_data_page_still_shows_tables_and_loads_and_offers_the_upload(
         assert title in heads
     tables = at.dataframe[0].value
     assert {"Table", "Rows"} <= set(tables.columns) and int(tables.set_index("Table").loc["area", "Rows"]) > 0
-    assert "demo" in set(at.dataframe[1].value["kind"])
+    assert "demo" in set(at.dataframe[1].value["Kind"])
     assert len(at.get("file_uploader")) == 1
     assert "No figure has been replaced yet." in [i.value for i in at.info]
     at.button(key="import_check").click().run()

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from bureau.auth import User
 from bureau.config import settings
 from bureau.db import make_engine
-from i18n import fmt_date, fmt_month, t
+from i18n import catalogue, fmt_date, fmt_month, t
 from privacy import suppress
 from queries import meta
 from ui.auth import current_user, record
@@ -246,3 +246,8 @@ def district_choices(ctx: Ctx, codes: list[str], allow_all: bool = True) -> list
     if ctx.user.city_wide:
         return ["", *codes] if allow_all else list(codes)
     return [c for c in codes if c == ctx.user.district_code]
+
+
+def headed(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The frame with its column names in the page's language (catalogue keys ``dcol_<name>``; others kept)."""
+    return frame.rename(columns={c: t(f"dcol_{c}", lang) for c in frame.columns if f"dcol_{c}" in catalogue()})
