@@ -250,4 +250,6 @@ def district_choices(ctx: Ctx, codes: list[str], allow_all: bool = True) -> list
 
 def headed(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The frame with its column names in the page's language (catalogue keys ``dcol_<name>``; others kept)."""
-    return frame.rename(columns={c: t(f"dcol_{c}", lang) for c in frame.columns if f"dcol_{c}" in catalogue()})
+    return frame.rename(
+        columns={c: t(f"dcol_{c}", lang) for c in frame.columns if f"dcol_{c}" in catalogue()}
+    )
