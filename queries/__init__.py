@@ -6,6 +6,9 @@ All statements are SQLAlchemy Core with bound parameters and aggregate in the da
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import pandas as pd
+from sqlalchemy.engine import Connection
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -32,3 +35,11 @@ def sensitive(
         return fn
 
     return mark
+
+
+def frame(conn: Connection, stmt: Any) -> pd.DataFrame:
+    """Run a SELECT and return its rows as a DataFrame with the statement's column names.
+
+    Plain tuples rather than row mappings: several times faster on large results (the 120,000 cells).
+    """
+    return pd.DataFrame.from_records(conn.execute(stmt).all(), columns=list(stmt.selected_columns.keys()))

@@ -8,10 +8,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, func, select
 
 from bureau import schema as s
-
-
-def _frame(conn, stmt) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=list(stmt.selected_columns.keys()))
+from queries import frame
 
 
 def adjustment_panel(
@@ -60,8 +57,8 @@ def adjustment_panel(
         a.c.level == "district", a.c.indicator_code == "registered_unemployment_rate", a.c.month == month
     )
     with engine.connect() as conn:
-        panel = _frame(conn, stmt)
-        rates = _frame(conn, rate)
+        panel = frame(conn, stmt)
+        rates = frame(conn, rate)
     if panel.empty:
         return panel
     panel = panel.merge(rates, on=["area_code", "year"], how="left")

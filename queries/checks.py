@@ -8,14 +8,11 @@ import pandas as pd
 from sqlalchemy import Engine, and_, func, select
 
 from bureau import schema as s
+from queries import frame
 
 LATE_AFTER_DAYS = 10
 RECONCILE_TOLERANCE = 0.02  # relative difference above which a report does not reconcile
 OUTLIER_Z = 3.5
-
-
-def _frame(conn, stmt) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=list(stmt.selected_columns.keys()))
 
 
 def missing_reports(
@@ -45,7 +42,7 @@ def missing_reports(
     if district_code is not None:
         stmt = stmt.where(ar.c.district_code == district_code)
     with engine.connect() as conn:
-        return _frame(conn, stmt)
+        return frame(conn, stmt)
 
 
 def late_reports(engine: Engine, year: int, month: int, district_code: str | None = None) -> pd.DataFrame:
@@ -66,7 +63,7 @@ def late_reports(engine: Engine, year: int, month: int, district_code: str | Non
     if district_code is not None:
         stmt = stmt.where(rep.c.district_code == district_code)
     with engine.connect() as conn:
-        out = _frame(conn, stmt)
+        out = frame(conn, stmt)
     if out.empty:
         return out.assign(days_late=[])
     days = (pd.to_datetime(out["reported_on"]) - pd.to_datetime(out["month_end"])).dt.days
@@ -100,7 +97,7 @@ def unreconciled(engine: Engine, year: int, month: int, district_code: str | Non
     if district_code is not None:
         stmt = stmt.where(rep.c.district_code == district_code)
     with engine.connect() as conn:
-        out = _frame(conn, stmt)
+        out = frame(conn, stmt)
     rel = (out["reported"] - out["records"]).abs() / out["records"].abs().clip(lower=1)
     return out[rel > RECONCILE_TOLERANCE].reset_index(drop=True)
 
@@ -116,7 +113,7 @@ def monthly_series(
     if district_code is not None:
         stmt = stmt.where(a.c.district_code == district_code)
     with engine.connect() as conn:
-        return _frame(conn, stmt)
+        return frame(conn, stmt)
 
 
 def outliers(

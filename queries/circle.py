@@ -10,9 +10,9 @@ from datetime import date
 
 import pandas as pd
 from sqlalchemy import Engine, and_, case, func, literal, or_, select, union_all
-from sqlalchemy.engine import Connection
 
 from bureau import schema as s
+from queries import frame
 
 CELL_COLUMNS = [
     "cell_id",
@@ -42,11 +42,6 @@ POINT_COLUMNS = [
 ]
 
 
-def _frame(conn: Connection, stmt) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    # Plain tuples, not row mappings: several times faster for the 120,000 cells.
-    return pd.DataFrame.from_records(conn.execute(stmt).all(), columns=list(stmt.selected_columns.keys()))
-
-
 def cells(engine: Engine, district_code: str | None = None) -> pd.DataFrame:
     """Population cells (about 250 m), optionally of one district, ordered by ``cell_id``.
 
@@ -58,7 +53,7 @@ def cells(engine: Engine, district_code: str | None = None) -> pd.DataFrame:
     if district_code:
         stmt = stmt.where(c.c.district_code == district_code)
     with engine.connect() as conn:
-        out = _frame(conn, stmt.order_by(c.c.cell_id))
+        out = frame(conn, stmt.order_by(c.c.cell_id))
     out["is_rural"] = out["is_rural"].astype(bool)
     for col in ("population", "working_age"):
         out[col] = out[col].astype("int64")
@@ -87,7 +82,7 @@ def service_points(
     if district_code:
         stmt = stmt.where(p.c.district_code == district_code)
     with engine.connect() as conn:
-        return _frame(conn, stmt.order_by(p.c.point_id))
+        return frame(conn, stmt.order_by(p.c.point_id))
 
 
 def stations_open(engine: Engine, days: tuple[date, ...], district_code: str | None = None) -> pd.DataFrame:
@@ -108,7 +103,7 @@ def stations_open(engine: Engine, days: tuple[date, ...], district_code: str | N
     u = union_all(*parts).subquery()
     stmt = select(u.c.day, u.c.level, u.c.stations).order_by(u.c.day, u.c.level)
     with engine.connect() as conn:
-        out = _frame(conn, stmt)
+        out = frame(conn, stmt)
     out["day"] = [date.fromisoformat(str(d)[:10]) for d in out["day"]]
     out["stations"] = out["stations"].astype(int)
     return out
@@ -135,7 +130,7 @@ def population_by_area(
         stmt = stmt.where(c.c.district_code == district_code)
     stmt = stmt.group_by(key).order_by(key)
     with engine.connect() as conn:
-        out = _frame(conn, stmt)
+        out = frame(conn, stmt)
     for col in ("cells", "population", "working_age", "rural_population"):
         out[col] = out[col].astype("int64")
     return out
@@ -158,6 +153,6 @@ def road_network(engine: Engine, district_code: str | None = None) -> tuple[pd.D
     and ``edges`` (``u, v`` node ids, ``length_m`` metres along the road)."""
     n, e = s.road_node, s.road_edge
     with engine.connect() as conn:
-        nodes = _frame(conn, select(n.c.node_id.label("node"), n.c.lon, n.c.lat).order_by(n.c.node_id))
-        edges = _frame(conn, select(e.c.u, e.c.v, e.c.length_m).order_by(e.c.edge_id))
+        nodes = frame(conn, select(n.c.node_id.label("node"), n.c.lon, n.c.lat).order_by(n.c.node_id))
+        edges = frame(conn, select(e.c.u, e.c.v, e.c.length_m).order_by(e.c.edge_id))
     return nodes, edges

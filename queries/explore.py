@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 from sqlalchemy.engine import Connection
 
 from bureau import schema as s
-from queries import reference_data, sensitive
+from queries import frame, reference_data, sensitive
 
 SERVICE_POINTS = "service_points"
 MONTHLY_KINDS = ("flow", "stock", "rate", "flag")
@@ -37,10 +37,6 @@ GRAINS = ("month", "quarter", "year")
 LEVELS = ("district", "street")
 GROUPED_MEASURES = ("urban_new_employment",)  # the only series stored per group in agg_monthly
 SP_LEVELS = ("district_centre", "street_station", "community_point", "gig_market", "partner")
-
-
-def _frame(conn: Connection, stmt) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=list(stmt.selected_columns.keys()))
 
 
 @reference_data
@@ -57,7 +53,7 @@ def measures(engine: Engine) -> pd.DataFrame:
         .order_by(i.c.sort_order, i.c.code)
     )
     with engine.connect() as conn:
-        out = _frame(conn, stmt)
+        out = frame(conn, stmt)
     extra = pd.DataFrame(
         [{"code": SERVICE_POINTS, "name_zh": "", "name_en": "", "unit": "count", "kind": "stock"}]
     )
@@ -164,7 +160,7 @@ def explore(
             stmt = _service_points(dims, grain, years, districts, level)
         else:
             stmt = _series(measure, kind, dims, grain, years, districts, level)
-        out = _frame(conn, stmt)
+        out = frame(conn, stmt)
     out = _label_periods(out, grain)
     out["value"] = out["value"].astype(float)
     out["persons"] = out["persons"].astype(float) if "persons" in out.columns else float("nan")

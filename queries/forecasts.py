@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import pandas as pd
 from sqlalchemy import Engine, and_, select
-from sqlalchemy.engine import Connection
 
 from bureau import schema as s
-from queries import reference_data
+from queries import frame, reference_data
 
 REGISTERED = "registered_unemployed"  # stock, persons
 RATE = "registered_unemployment_rate"  # percent, read against the control line
@@ -21,10 +20,6 @@ NEW_EMPLOYMENT = "urban_new_employment"  # monthly flow, persons
 SERIES = (REGISTERED, RATE, NEW_EMPLOYMENT)
 COUNT_SERIES = (REGISTERED, NEW_EMPLOYMENT)  # the districts add up to the city
 LEVELS = ("city", "district")
-
-
-def _frame(conn: Connection, stmt) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=list(stmt.selected_columns.keys()))
 
 
 def series_history(
@@ -63,7 +58,7 @@ def series_history(
     if district_code is not None:
         stmt = stmt.where(a.c.district_code == district_code)
     with engine.connect() as conn:
-        out = _frame(conn, stmt)
+        out = frame(conn, stmt)
     out["value"] = out["value"].astype(float)
     return out
 
@@ -133,7 +128,7 @@ def run_values(
     if district_code is not None:
         stmt = stmt.where(v.c.district_code == district_code)
     with engine.connect() as conn:
-        return _frame(conn, stmt)
+        return frame(conn, stmt)
 
 
 def run_accuracy(
@@ -163,7 +158,7 @@ def run_accuracy(
     if district_code is not None:
         stmt = stmt.where(acc.c.district_code == district_code)
     with engine.connect() as conn:
-        return _frame(conn, stmt)
+        return frame(conn, stmt)
 
 
 @reference_data
@@ -203,6 +198,6 @@ def annual_targets(engine: Engine, indicator_code: str, district_code: str | Non
     if district_code is not None:
         stmt = stmt.where(tg.c.district_code == district_code)
     with engine.connect() as conn:
-        out = _frame(conn, stmt)
+        out = frame(conn, stmt)
     out["target_value"] = out["target_value"].astype(float)
     return out

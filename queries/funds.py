@@ -16,9 +16,9 @@ from datetime import date
 
 import pandas as pd
 from sqlalchemy import Engine, Float, and_, case, cast, distinct, func, literal, or_, select
-from sqlalchemy.engine import Connection
 
 from bureau import schema as s
+from queries import frame
 
 FUND_CODES: tuple[str, ...] = (
     "own_funds_ratio_pct",
@@ -47,10 +47,6 @@ SUBSIDY_CATEGORIES: tuple[str, ...] = (
     "startup",
     "loan_interest",
 )
-
-
-def _frame(conn: Connection, stmt) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=list(stmt.selected_columns.keys()))
 
 
 def month_end(year: int, month: int) -> date:
@@ -296,7 +292,7 @@ def fund_indicators(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
         .order_by(code)
     )
     with engine.connect() as conn:
-        out = _frame(conn, stmt)
+        out = frame(conn, stmt)
     for name in INDICATOR_COLUMNS:
         out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
     out["area_code"] = out["area_code"].astype(str)
@@ -324,7 +320,7 @@ def subsidies_by_category(engine: Engine, year: int, month: int = 12) -> pd.Data
         .order_by(sp.c.district_code, sp.c.category)
     )
     with engine.connect() as conn:
-        out = _frame(conn, stmt)
+        out = frame(conn, stmt)
     for col in ("amount_yuan", "share_pct"):
         out[col] = out[col].astype(float)
     return out
@@ -347,7 +343,7 @@ def allocation_totals(engine: Engine, year: int) -> pd.DataFrame:
         .order_by(fa.c.district_code)
     )
     with engine.connect() as conn:
-        out = _frame(conn, stmt)
+        out = frame(conn, stmt)
     for col in ("amount_yuan", "district_own_yuan"):
         out[col] = out[col].astype(float)
     return out
@@ -370,5 +366,5 @@ def fund_years(engine: Engine) -> pd.DataFrame:
         .order_by(years.c.year.desc())
     )
     with engine.connect() as conn:
-        out = _frame(conn, stmt)
+        out = frame(conn, stmt)
     return out.astype({"year": int, "months": int})

@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, inspect, select
 
 from bureau import schema as s
-from queries import reference_data
+from queries import frame, reference_data
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def loads(engine: Engine, limit: int = 20) -> pd.DataFrame:
         .limit(limit)
     )
     with engine.connect() as conn:
-        return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=list(stmt.selected_columns.keys()))
+        return frame(conn, stmt)
 
 
 @reference_data
@@ -120,10 +120,7 @@ def areas(engine: Engine, level: str, parent_code: str | None = None) -> pd.Data
     if parent_code is not None:
         stmt = stmt.where(a.c.parent_code == parent_code)
     with engine.connect() as conn:
-        return pd.DataFrame(
-            conn.execute(stmt.order_by(a.c.area_code)).mappings().all(),
-            columns=list(stmt.selected_columns.keys()),
-        )
+        return frame(conn, stmt.order_by(a.c.area_code))
 
 
 @reference_data
@@ -136,10 +133,7 @@ def boundaries(engine: Engine, level: str, parent_code: str | None = None) -> pd
     if parent_code is not None:
         stmt = stmt.where(a.c.parent_code == parent_code)
     with engine.connect() as conn:
-        return pd.DataFrame(
-            conn.execute(stmt.order_by(a.c.area_code)).mappings().all(),
-            columns=list(stmt.selected_columns.keys()),
-        )
+        return frame(conn, stmt.order_by(a.c.area_code))
 
 
 @reference_data
@@ -150,10 +144,7 @@ def indicators(engine: Engine, category: str | None = None) -> pd.DataFrame:
     if category:
         stmt = stmt.where(i.c.category == category)
     with engine.connect() as conn:
-        return pd.DataFrame(
-            conn.execute(stmt.order_by(i.c.sort_order)).mappings().all(),
-            columns=list(stmt.selected_columns.keys()),
-        )
+        return frame(conn, stmt.order_by(i.c.sort_order))
 
 
 @reference_data
@@ -184,4 +175,4 @@ def audit_entries(engine: Engine, limit: int = 500) -> pd.DataFrame:
         .limit(limit)
     )
     with engine.connect() as conn:
-        return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=list(stmt.selected_columns.keys()))
+        return frame(conn, stmt)

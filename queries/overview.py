@@ -11,15 +11,11 @@ from datetime import date
 
 import pandas as pd
 from sqlalchemy import Engine, and_, func, or_, select
-from sqlalchemy.engine import Connection
 
 from bureau import schema as s
+from queries import frame
 
 CITY = "420100"
-
-
-def _frame(conn: Connection, stmt) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=list(stmt.selected_columns.keys()))
 
 
 def _next_month(year: int, month: int) -> date:
@@ -87,7 +83,7 @@ def city_series(
         .order_by(a.c.indicator_code, a.c.year, a.c.month)
     )
     with engine.connect() as conn:
-        return _frame(conn, stmt)
+        return frame(conn, stmt)
 
 
 def population_cells(engine: Engine) -> pd.DataFrame:
@@ -132,7 +128,7 @@ def open_points(engine: Engine, on: date) -> pd.DataFrame:
         .order_by(sp.c.point_id)
     )
     with engine.connect() as conn:
-        return _frame(conn, stmt)
+        return frame(conn, stmt)
 
 
 def latest_forecast(
@@ -172,4 +168,4 @@ def latest_forecast(
         .order_by(v.c.year, v.c.month)
     )
     with engine.connect() as conn:
-        return _frame(conn, stmt)
+        return frame(conn, stmt)

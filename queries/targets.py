@@ -14,14 +14,10 @@ from sqlalchemy import Engine, and_, case, distinct, func, or_, select
 from sqlalchemy.engine import Connection
 
 from bureau import schema as s
-from queries import reference_data, sensitive
+from queries import frame, reference_data, sensitive
 
 SHOCK_YEARS = (2020,)
 STATUS_ORDER = ("red", "yellow", "green")
-
-
-def _frame(conn: Connection, stmt) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=list(stmt.selected_columns.keys()))
 
 
 def complete_years(conn: Connection, before: int, max_years: int = 3) -> list[int]:
@@ -61,7 +57,7 @@ def seasonal_profile(engine: Engine, year: int) -> pd.DataFrame:
         stmt = select(
             monthly.c.indicator_code, monthly.c.month, (cum / func.nullif(total, 0)).label("share")
         ).order_by(monthly.c.indicator_code, monthly.c.month)
-        out = _frame(conn, stmt)
+        out = frame(conn, stmt)
     out["share"] = out["share"].astype(float)
     return out
 
@@ -126,8 +122,8 @@ def _base(
         ranked = stmt.subquery()
         own = ranked.c.parent_code if level == "street" else ranked.c.area_code
         stmt = select(ranked).where(own == district_code)
-        return _frame(conn, stmt)
-    return _frame(conn, stmt)
+        return frame(conn, stmt)
+    return frame(conn, stmt)
 
 
 def previous_quarter(year: int, month: int) -> tuple[int, int]:
@@ -240,7 +236,7 @@ def monthly_curve(
     if district_code is not None:
         stmt = stmt.where(a.c.district_code == district_code)
     with engine.connect() as conn:
-        return _frame(conn, stmt)
+        return frame(conn, stmt)
 
 
 def pace_lines(profile: pd.DataFrame, indicator_code: str, target: float) -> pd.DataFrame:
@@ -273,4 +269,4 @@ def group_breakdown(
     if district_code is not None:
         stmt = stmt.where(a.c.district_code == district_code)
     with engine.connect() as conn:
-        return _frame(conn, stmt)
+        return frame(conn, stmt)
