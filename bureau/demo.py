@@ -7,6 +7,7 @@ database as it was.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -19,7 +20,9 @@ from bureau import demo_records as rec
 from bureau.db import bulk_insert, row_count, upgrade
 from bureau.indicators import INDICATORS
 
-SCALES = {"tiny": 0.02, "small": 1.0, "large": 4.0}
+SCALES = {"tiny": 0.02, "small": 1.0, "large": 11.0}
+# Chunks of streets the person-level records are generated and written in (bounds the memory used).
+CHUNKS = {"tiny": 1, "small": 1, "large": 32}
 FIRST_YEAR = 2019
 SEED = 20190101
 
@@ -46,30 +49,37 @@ def build(
     until: pd.Period | None = None,
     seed: int = SEED,
     force: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> DemoResult:
-    """Create the schema if needed and fill it with the demo city; returns rows written per table."""
+    """Create the schema if needed and fill it with the demo city; returns rows written per table.
+
+    Tables are generated and written piece by piece (the person-level records in chunks of streets), so the
+    large scale never holds more than one chunk of records in memory.
+    """
     started = time.perf_counter()
     upgrade(engine)
     until = until or last_full_month()
     with engine.connect() as conn:
         if row_count(conn, schema.area) and not force:
             raise DemoExists("the database already holds data; use --force to replace it with the demo city")
-    tables = generate(scale, until, seed)
+    say = progress or (lambda _message: None)
     with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA synchronous=OFF")  # one transaction; the file is rebuilt on failure
             conn.exec_driver_sql("PRAGMA cache_size=-1000000")  # 1 GB of page cache: fewer spills to the WAL
             conn.exec_driver_sql("PRAGMA temp_store=MEMORY")  # index builds sort in memory
+        else:
+            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")
         for table in reversed(schema.metadata.sorted_tables):
             conn.execute(delete(table))
-        rows = {}
+        rows: dict[str, int] = {}
         indexes = [ix for table in schema.metadata.sorted_tables for ix in table.indexes]
         for ix in indexes:  # loading first and indexing afterwards is several times faster
             ix.drop(conn)
-        for table in schema.metadata.sorted_tables:
-            frame = tables.get(table.name)
-            if frame is not None:
-                rows[table.name] = _write(conn, table, frame)
+        for name, frame in tables(scale, until, seed, say):
+            rows[name] = rows.get(name, 0) + _write(conn, schema.metadata.tables[name], frame)
+        say("indexes")
         for ix in indexes:
             ix.create(conn)
         cut_off = until.end_time.date()
@@ -84,6 +94,7 @@ def build(
                 note=f"synthetic demo city, scale={scale}, seed={seed}",
             )
         )
+        say("aggregates")
         refresh.refresh(conn)
     return DemoResult(rows, cut_off, time.perf_counter() - started)
 
@@ -103,7 +114,30 @@ def _write(conn, table, frame: pd.DataFrame) -> int:  # type: ignore[no-untyped-
 
 
 def generate(scale: str, until: pd.Period, seed: int) -> dict[str, pd.DataFrame]:
-    """Every table of the demo city as DataFrames (no database needed)."""
+    """Every table of the demo city as DataFrames (no database needed; for tests and small scales)."""
+    parts: dict[str, list[pd.DataFrame]] = {}
+    for name, frame in tables(scale, until, seed):
+        parts.setdefault(name, []).append(frame)
+    return {name: pd.concat(p, ignore_index=True) if len(p) > 1 else p[0] for name, p in parts.items()}
+
+
+@dataclass
+class City:
+    """What every piece of the demo is drawn from: geography, months, district effects and the scale."""
+
+    scale: str
+    seed: int
+    until: pd.Period
+    factor: float
+    rng: np.random.Generator
+    months: rec.Months
+    streets: rec.StreetFrame
+    effect: pd.DataFrame
+    base: dict[str, pd.DataFrame]
+
+
+def city(scale: str, until: pd.Period, seed: int) -> City:
+    """Geography, population grid, service points, indicators and area-years: everything but the records."""
     factor = SCALES[scale]
     rng = np.random.default_rng(seed)
     districts = geo.load_districts()
@@ -121,23 +155,82 @@ def generate(scale: str, until: pd.Period, seed: int) -> dict[str, pd.DataFrame]
         (street_rows["zone"] == "central").to_numpy(),
     )
     effect = district_effects(rng, [d.code for d in districts], years)
-    records = person_records(rng, st, months, effect, factor, until)
-    out: dict[str, pd.DataFrame] = {
+    base = {
         "area": areas,
         "population_cell": grid.assign(datum="GCJ-02"),
         "service_point": demo_city.service_points(areas, grid, rng).assign(datum="GCJ-02"),
         "indicator": pd.DataFrame([dict(i._asdict(), sort_order=n) for n, i in enumerate(INDICATORS)]),
         "area_year": demo_city.area_years(areas, grid, years, rng, rec.LABOUR_FORCE_SHARE * factor, factor),
     }
-    out.update(records)
-    out.update(demo_funds.fund_tables(rng, st, months, records, out["area_year"], factor))
-    actual = demo_funds.monthly_actuals(records, out["startup_loan"])
-    out["target"] = demo_funds.targets(rng, actual, out, effect, months)
-    out["reported_monthly"] = demo_funds.reported(actual, months)
+    return City(scale, seed, until, factor, rng, months, st, effect, base)
+
+
+def tables(
+    scale: str, until: pd.Period, seed: int, progress: Callable[[str], None] | None = None
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The demo city as (table name, rows) pieces in an order that respects foreign keys.
+
+    A table may come in several pieces (the person-level records, one piece per chunk of streets).
+    """
+    say = progress or (lambda _message: None)
+    c = city(scale, until, seed)
+    yield from c.base.items()
+    totals = demo_funds.Totals()
+    chunks = CHUNKS[scale]
+    for n, chunk in enumerate(record_chunks(c, chunks)):
+        say(f"records {n + 1}/{chunks}")
+        totals.add(chunk)
+        yield from chunk.items()
+    say("funds and targets")
+    funds = demo_funds.city_funds(c.rng, c.streets, c.months, totals, c.base["area_year"], c.factor)
+    yield from funds.items()
+    actual = totals.actual()
+    yield "target", demo_funds.targets(c.rng, actual, c.base, c.effect, c.months)
+    yield "reported_monthly", demo_funds.reported(actual, c.months)
     from bureau import roads  # a synthetic road grid for the network-distance model (service circle)
 
-    out.update(roads.demo_network(scale, seed))
-    return out
+    yield from roads.demo_network(scale, seed).items()
+
+
+RECORD_IDS = {
+    "person": ("person_id",),
+    "employment_event": ("event_id", "person_id"),
+    "unemployment_spell": ("spell_id", "person_id"),
+    "training_record": ("training_id", "person_id"),
+    "startup_loan": ("loan_id", "person_id"),
+}
+
+
+def record_chunks(c: City, chunks: int) -> Iterator[dict[str, pd.DataFrame]]:
+    """Person-level records for ``chunks`` groups of streets, each from its own seeded generator.
+
+    Identifiers continue across chunks, so the pieces concatenate into the same tables a single pass would give.
+    Streets are grouped in code order (a district's streets stay together) into groups of similar population.
+    """
+    st = c.streets
+    order = np.argsort(st.codes, kind="stable")
+    share = np.cumsum(st.population[order]) / st.population.sum()
+    group = np.minimum((share * chunks - 1e-9).astype(int), chunks - 1)
+    last = dict.fromkeys(("person_id", "event_id", "spell_id", "training_id", "loan_id"), 0)
+    for n in range(chunks):
+        idx = order[group == n]
+        if idx.size == 0:
+            continue
+        sub = rec.StreetFrame(st.codes[idx], st.district[idx], st.population[idx], st.central[idx])
+        rng = np.random.default_rng([c.seed, n])
+        recs = person_records(rng, sub, c.months, c.effect, c.factor, c.until)
+        person_offset = last["person_id"]
+        for name in ("person", "employment_event", "unemployment_spell", "training_record"):
+            recs[name]["person_id"] += person_offset
+        recs["startup_loan"] = demo_funds.startup_loans(
+            rng, sub, c.months, recs["employment_event"], c.factor
+        )
+        for name, ids in RECORD_IDS.items():
+            key = ids[0]
+            if key != "person_id":
+                recs[name][key] += last[key]
+            last[key] = max(last[key], int(recs[name][key].max()) if len(recs[name]) else 0)
+        yield recs
 
 
 def district_effects(rng: np.random.Generator, codes: list[str], years: range) -> pd.DataFrame:

@@ -29,21 +29,56 @@ FLOW_TARGETS = (
 CONTROL_LINE_PCT = {"central": 3.5, "outer": 3.8, "city": 3.5}
 
 
-def fund_tables(
+class Totals:
+    """What the city-level tables need from the person-level records, summed chunk by chunk."""
+
+    def __init__(self) -> None:
+        self._actual: list[pd.DataFrame] = []
+        self._training: list[pd.DataFrame] = []
+        self._issued: list[pd.Series] = []
+
+    def add(self, records: dict[str, pd.DataFrame]) -> None:
+        loans, training = records["startup_loan"], records["training_record"]
+        self._actual.append(monthly_actuals(records, loans))
+        self._training.append(
+            training.assign(district_code=training["street_code"].str[:6])
+            .groupby(["district_code", "completed_on"], as_index=False)["subsidy_yuan"]
+            .sum()
+        )
+        self._issued.append(
+            loans.groupby([loans["district_code"], loans["issued_on"].str[:4].astype(int).rename("year")])[
+                "amount_yuan"
+            ].sum()
+        )
+
+    def actual(self) -> pd.DataFrame:
+        """Street × year × month × indicator counts (chunks hold disjoint streets, so pieces just stack)."""
+        return pd.concat(self._actual, ignore_index=True)
+
+    def training_spend(self) -> pd.DataFrame:
+        """Training subsidies paid per district and completion day: district_code, paid_on, amount_yuan."""
+        frame = pd.concat(self._training, ignore_index=True)
+        frame = frame.groupby(["district_code", "completed_on"], as_index=False)["subsidy_yuan"].sum()
+        return frame.rename(columns={"completed_on": "paid_on", "subsidy_yuan": "amount_yuan"})
+
+    def loans_issued(self) -> pd.Series:
+        """Start-up loan amounts issued per (district_code, year), in yuan."""
+        return pd.concat(self._issued).groupby(level=[0, 1]).sum()
+
+
+def city_funds(
     rng: np.random.Generator,
     st: rec.StreetFrame,
     months: rec.Months,
-    records: dict[str, pd.DataFrame],
+    totals: Totals,
     area_year: pd.DataFrame,
     factor: float,
 ) -> dict[str, pd.DataFrame]:
-    """Loans, subsidy payments, fund allocations, guarantee funds, zero-employment households, surveys."""
-    loans = startup_loans(rng, st, months, records["employment_event"], factor)
-    subsidies = subsidy_payments(rng, st, months, records["training_record"], factor)
+    """Subsidy payments, fund allocations, guarantee funds, zero-employment households, surveys."""
+    subsidies = subsidy_payments(rng, st, months, totals.training_spend(), factor)
     return {
-        "startup_loan": loans,
         "subsidy_payment": subsidies,
-        **allocations(rng, subsidies, loans, area_year),
+        **allocations(rng, subsidies, totals.loans_issued(), area_year),
         "zero_employment_household": zero_employment(rng, st, months, factor),
         "survey_response": surveys(rng, st, months, factor),
     }
@@ -95,7 +130,11 @@ def _pick_persons(rng: np.random.Generator, events: pd.DataFrame, streets: np.nd
 def subsidy_payments(
     rng: np.random.Generator, st: rec.StreetFrame, months: rec.Months, training: pd.DataFrame, factor: float
 ) -> pd.DataFrame:
-    """Monthly batch payments per district and category (to employers and persons in bulk: no person id)."""
+    """Monthly batch payments per district and category (to employers and persons in bulk: no person id).
+
+    ``training`` is the training subsidy already summed per district and day (district_code, paid_on,
+    amount_yuan).
+    """
     dpop = pd.Series(st.population, index=st.district).groupby(level=0).sum()
     rows = []
     relief = np.where(months.years == 2020, 1.5, 1.0)
@@ -108,28 +147,21 @@ def subsidy_payments(
                     (code, months.periods[i].end_time.date().isoformat(), cat, round(float(amount), 2))
                 )
     frame = pd.DataFrame(rows, columns=["district_code", "paid_on", "category", "amount_yuan"])
-    tr = training.assign(
-        district_code=lambda f: f["street_code"].str[:6], paid_on=lambda f: f["completed_on"]
-    )
-    tr = tr.groupby(["district_code", "paid_on"], as_index=False)["subsidy_yuan"].sum()
-    tr = tr.rename(columns={"subsidy_yuan": "amount_yuan"}).assign(category="training")
-    frame = pd.concat([frame, tr], ignore_index=True)
+    frame = pd.concat([frame, training.assign(category="training")], ignore_index=True)
     frame["payment_id"] = np.arange(1, len(frame) + 1)
     frame["person_id"] = None
     return frame
 
 
 def allocations(
-    rng: np.random.Generator, subsidies: pd.DataFrame, loans: pd.DataFrame, area_year: pd.DataFrame
+    rng: np.random.Generator, subsidies: pd.DataFrame, issued: pd.Series, area_year: pd.DataFrame
 ) -> dict[str, pd.DataFrame]:
-    """Fund inputs by source (so that spending progress and balances vary) and the guarantee fund."""
+    """Fund inputs by source (so that spending progress and balances vary) and the guarantee fund.
+
+    ``issued``: start-up loan amounts per (district_code, year).
+    """
     spend = (
         subsidies.assign(year=subsidies["paid_on"].str[:4].astype(int))
-        .groupby(["district_code", "year"])["amount_yuan"]
-        .sum()
-    )
-    issued = (
-        loans.assign(year=loans["issued_on"].str[:4].astype(int))
         .groupby(["district_code", "year"])["amount_yuan"]
         .sum()
     )

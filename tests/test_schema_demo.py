@@ -145,3 +145,44 @@ def test_demo_has_the_defects_the_checks_must_find(demo_engine) -> None:
 def test_demo_refuses_to_overwrite_without_force(demo_url: str) -> None:
     with pytest.raises(demo.DemoExists):
         demo.build(make_engine(demo_url), scale="tiny", until=UNTIL)
+
+
+def test_records_generated_in_chunks_hang_together(monkeypatch: pytest.MonkeyPatch, empty_url: str) -> None:
+    """The large scale writes records chunk by chunk: ids continue, persons exist, flows still add up."""
+    monkeypatch.setitem(demo.CHUNKS, "tiny", 4)
+    pieces: dict[str, int] = {}
+    for name, _frame in demo.tables("tiny", UNTIL, seed=5):
+        pieces[name] = pieces.get(name, 0) + 1
+    assert pieces["employment_event"] == pieces["person"] == 4
+    assert pieces["area"] == pieces["target"] == 1
+    t = demo.generate("tiny", UNTIL, seed=5)
+    persons = t["person"]["person_id"]
+    assert persons.is_unique
+    for name, key in [
+        ("employment_event", "event_id"),
+        ("unemployment_spell", "spell_id"),
+        ("training_record", "training_id"),
+        ("startup_loan", "loan_id"),
+    ]:
+        ids = t[name][key].sort_values().to_numpy()
+        assert (ids == range(1, len(ids) + 1)).all(), name  # dense and unique across chunks
+        if name != "startup_loan":
+            assert t[name]["person_id"].isin(persons).all(), name
+        # every person's records lie in the person's own street
+        merged = t[name][["person_id", "street_code"]].merge(
+            t["person"][["person_id", "street_code"]], on="person_id", suffixes=("", "_person")
+        )
+        assert (merged["street_code"] == merged["street_code_person"]).all(), name
+    loans = t["startup_loan"]["person_id"]
+    assert (loans.isin(persons) | (loans == 0)).all()
+    # Built into a database, the aggregates still equal the records.
+    engine = make_engine(empty_url)
+    demo.build(engine, scale="tiny", until=UNTIL, seed=5)
+    monthly = _agg(engine, "city", "urban_new_employment")["value"].sum()
+    events = t["employment_event"]
+    assert monthly == (events["kind"] == "urban_new").sum()
+    districts = _agg(engine, "district", "urban_new_employment").groupby("district_code")["value"].sum()
+    by_records = events[events["kind"] == "urban_new"].groupby("district_code").size()
+    pd.testing.assert_series_equal(
+        districts.sort_index().astype(int), by_records.sort_index().astype(int), check_names=False
+    )
