@@ -32,6 +32,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import websocket
@@ -108,15 +109,19 @@ def start_app(port: int, db_url: str | None = None, log: Path | None = None) -> 
     return proc
 
 
-def start_nginx(app_ports: list[int], listen_port: int, folder: Path) -> subprocess.Popen:
-    """nginx with the shipped configuration for ``app_ports``, in its own prefix ``folder``, on loopback."""
+def start_nginx(app_ports: list[int], listen_port: int, folder: Path, **options: Any) -> subprocess.Popen:
+    """nginx with the shipped configuration for ``app_ports``, in its own prefix ``folder``, on loopback.
+
+    ``options`` go to ``deploy.render_nginx.render``; the ``X-Upstream`` header is on unless they say otherwise.
+    """
     sys.path.insert(0, str(ROOT))
     from deploy.render_nginx import render
 
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o755)  # nginx's workers run as nobody when started by root
-    conf = render(app_ports, listen=f"127.0.0.1:{listen_port}", debug_upstream_header=True)
+    options.setdefault("debug_upstream_header", True)
+    conf = render(app_ports, listen=f"127.0.0.1:{listen_port}", **options)
     (folder / "employment.conf").write_text(conf, encoding="utf-8")
     (folder / "nginx.conf").write_text(NGINX_MAIN.format(d=folder), encoding="utf-8")
     command = [nginx, "-p", str(folder), "-c", str(folder / "nginx.conf")]
@@ -284,7 +289,7 @@ def measure(processes: int, via_nginx: bool, db_url: str, folder: Path, args: ar
             procs.append(start_nginx(ports, listen, folder / f"nginx-{processes}"))
             base = f"http://127.0.0.1:{listen}"
         if args.wait_load:
-            wait_for_quiet(args.wait_load)
+            wait_for_quiet(args.wait_load, args.wait_max)
         result = run(base, args.sessions, args.reruns, sticky=via_nginx)
         return {"processes": processes, "via_nginx": via_nginx, **result}
     finally:
@@ -328,10 +333,13 @@ def main() -> None:
         "--processes", default="1", help="app processes to start, or a list to compare: 1,2,3"
     )
     parser.add_argument("--via-nginx", action="store_true", help="put nginx (shipped configuration) in front")
+    parser.add_argument("--wait-max", type=float, default=1200, help="longest wait for --wait-load, s")
     parser.add_argument("--baseline", action="store_true", help="first measure 1 process without nginx")
     parser.add_argument("--db", default=str(ROOT / "data" / "demo.sqlite"), help="SQLite file, copied first")
     parser.add_argument(
-        "--wait-load", type=float, help="before each run, wait (≤ 20 min) for load avg below this"
+        "--wait-load",
+        type=float,
+        help="before each run, wait for the 1-minute load average to fall below this",
     )
     args = parser.parse_args()
     if args.url:
