@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -21,8 +22,17 @@ SCRIPTS = [
     ["bench/bench_import.py"],
     ["bench/bench_pages.py", "--repeat", "3"],
     ["bench/load_test.py", "--sessions", "50", "--reruns", "4"],
+    # Several app processes behind nginx (the shipped deploy/ configuration), sticky sessions checked.
+    ["bench/load_test.py", "--sessions", "50", "--reruns", "4", "--processes", "1,2,3", "--via-nginx"],
     ["bench/bench_forecasting.py"],
 ]
+
+
+def missing(script: list[str]) -> str | None:
+    """Why ``script`` cannot run here (a program it needs is not installed), or None."""
+    if "--via-nginx" in script and not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
+        return "skipped: nginx is not installed (Debian: apt-get install nginx-light)"
+    return None
 
 
 def main() -> None:
@@ -31,6 +41,11 @@ def main() -> None:
         f"{os.cpu_count()} cores, Python {platform.python_version()}\n"
     ]
     for script in SCRIPTS:
+        reason = missing(script)
+        if reason:
+            parts.append(f"## `{' '.join(script)}` (skipped)\n\n{reason}\n")
+            print(parts[-1], flush=True)
+            continue
         command = [sys.executable, *script]
         started = time.perf_counter()
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
