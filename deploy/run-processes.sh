@@ -1,12 +1,12 @@
 #!/bin/sh
 # Start N dashboard app processes on 127.0.0.1:BASE_PORT.. (for nginx, deploy/render_nginx.py), or stop them.
-#   deploy/run-processes.sh start 3 8501     # three processes on 8501-8503; logs and pids in ./run/
+#   deploy/run-processes.sh start 3 8501     # three processes on 8501-8503; logs, pids in $RUN_DIR
 #   deploy/run-processes.sh stop
 # Settings come from the environment (EMPLOYMENT_DB_URL, EMPLOYMENT_AUTH, ...). Under systemd use
 # deploy/systemd/employment@.service instead.
 set -eu
 cd "$(dirname "$0")/.."
-RUN_DIR=${RUN_DIR:-run}
+RUN_DIR=${RUN_DIR:-/tmp/employment-dashboard}
 STREAMLIT=${STREAMLIT:-.venv/bin/streamlit}
 action=${1:-}
 case "$action" in
