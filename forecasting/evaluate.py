@@ -46,6 +46,8 @@ def backtest(
     bounds: Sequence[float | None] | None = None,
     models: Sequence[str] = DEFAULT_MODELS,
     step: int = 12,
+    *,
+    keep: dict[tuple[str, pd.Period], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Rolling-origin evaluation: one row per model, origin and horizon step.
 
@@ -56,6 +58,9 @@ def backtest(
     (absolute error / in-sample seasonal-naive MAE with m=12 of the training window), smape_term,
     in_<L> (actual inside the interval), event (target in a shock month), and per (model, origin):
     mase, smape, coverage_<L>.
+
+    ``keep``: a dict filled with each forecast frame, keyed ``(model, origin month)``, so a caller can reuse
+    them (``choose_reconciliation(..., backtests=...)`` does) instead of fitting the same windows again.
     """
     y = y if isinstance(y, pd.Series) else pd.Series(y)
     periods, _, _ = to_periods(y.index)
@@ -80,6 +85,8 @@ def backtest(
         for model in models:
             kw: dict[str, Any] = {} if model == AUTO else {"candidates": [model]}
             fc = forecast(train, horizon, levels=lv, events=ev, bounds=bounds, **kw)
+            if keep is not None:
+                keep[(model, origin)] = fc
             fut = pd.period_range(origin + 1, periods=horizon, freq="M")
             actual = series.reindex(fut).to_numpy()
             in_shock = np.isin(fut, full[shock]) if shock.any() else np.zeros(horizon, bool)

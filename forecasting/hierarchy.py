@@ -49,6 +49,7 @@ def choose_reconciliation(
     step: int = 12,
     base: Mapping[str, pd.DataFrame] | None = None,
     n_jobs: int = 1,
+    backtests: Mapping[str, Mapping[pd.Period, pd.DataFrame]] | None = None,
     **kwargs: Any,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Backtest bottom-up and MinT-shrink on the last ``origins`` windows and keep the better one.
@@ -58,6 +59,10 @@ def choose_reconciliation(
     the result is top-down (the city model's forecast split in the district forecasts' proportions).
     Among eligible methods the lower mean scaled error over all nodes wins. Returns the reconciled
     frames (``base`` if given, else fresh forecasts on the full history) and a report dict.
+
+    ``backtests``: forecasts already made at backtest origins, ``{node: {origin month: frame}}`` (e.g. from
+    ``backtest(..., keep=...)`` with the same ``horizon`` and ``kwargs``); a node and origin found there is not
+    fitted again, so the choice costs no model fits when every window was backtested already.
     """
     hist = _as_dict(history)
     if total not in hist:
@@ -66,12 +71,19 @@ def choose_reconciliation(
     last = min(p.max() for p in periods.values())
     errs: dict[str, list[float]] = {m: [] for m in ("base", *METHODS)}
     city: dict[str, list[float]] = {m: [] for m in ("base", *METHODS)}
+    reused = 0
     for k in range(origins, 0, -1):
         origin = last - horizon - step * (k - 1)
         train = {n: v[np.asarray(periods[n] <= origin)] for n, v in hist.items()}
         if min(len(v.dropna()) for v in train.values()) < 2:
             continue
-        fc = forecast_many(train, horizon, n_jobs=n_jobs, **kwargs)
+        known = {n: (backtests or {}).get(n, {}).get(origin) for n in train}
+        fc = {n: f.iloc[:horizon] for n, f in known.items() if f is not None and len(f) >= horizon}
+        missing = {n: v for n, v in train.items() if n not in fc}
+        reused += len(fc)
+        if missing:
+            fc.update(forecast_many(missing, horizon, n_jobs=n_jobs, **kwargs))
+        fc = {n: fc[n] for n in train}  # node order as given (the reconciliation keeps it)
         target = pd.period_range(origin + 1, periods=horizon, freq="M")
         scales = {n: seasonal_scale(v.to_numpy(float)) or 1.0 for n, v in train.items()}
         variants: dict[str, dict[str, pd.DataFrame]] = {"base": fc}
@@ -117,6 +129,7 @@ def choose_reconciliation(
         "node_scaled_mae": score,
         "city_mae": city_score,
         "origins": origins,
+        "reused_windows": reused,
     }
     for f in result.values():
         f.attrs["reconciliation_reason"] = reason

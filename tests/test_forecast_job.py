@@ -134,7 +134,9 @@ def test_districts_add_up_to_the_city(stored: tuple[str, job.RunResult]) -> None
         districts = back[back["area_code"] != CITY].groupby(["year", "month"])["mean"].sum()
         assert back["area_code"].nunique() == 14
         np.testing.assert_allclose(districts.loc[city.index], city, rtol=1e-6)
-        assert result.reconciliation[indicator]["method"] in ("bottom_up", "mint_shrink", "top_down")
+        report = result.reconciliation[indicator]
+        assert report["method"] in ("bottom_up", "mint_shrink", "top_down")
+        assert report["reused_windows"] == 2 * 14  # chosen on the backtest's own forecasts: no refits
     engine.dispose()
 
 

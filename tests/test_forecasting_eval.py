@@ -168,3 +168,39 @@ def test_choose_reconciliation_never_worse_than_city_model() -> None:
     if report["method"] != "top_down":
         assert report["city_mae"][report["method"]] <= report["city_mae"]["base"]
     np.testing.assert_allclose(sum(out[k]["mean"] for k in "abc"), out["city"]["mean"], rtol=1e-6)
+
+
+def test_choose_reconciliation_reuses_backtest_windows_without_refitting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The windows a backtest already forecast give the same choice and scores, with no model fitted again."""
+    import forecasting.hierarchy as hierarchy
+
+    rng = np.random.default_rng(11)
+    t = np.arange(72)
+    hist = {
+        name: monthly(100 * (i + 1) + 2 * t + 15 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 4, 72))
+        for i, name in enumerate(["a", "b", "c"])
+    }
+    hist["city"] = hist["a"] + hist["b"] + hist["c"] + rng.normal(0, 6, 72)
+    kw = {"candidates": ["snaive"], "levels": (80, 95)}
+    fresh, fresh_report = choose_reconciliation(hist, 12, origins=2, **kw)
+    windows = {}
+    for name, y in hist.items():
+        kept: dict = {}
+        backtest(y, 12, origins=3, models=["snaive"], keep=kept)
+        assert len(kept) == 3
+        windows[name] = {origin: frame for (_, origin), frame in kept.items()}
+
+    def no_fits(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a window was fitted again")
+
+    monkeypatch.setattr(hierarchy, "forecast_many", no_fits)
+    base = {name: forecast(y, 12, candidates=["snaive"]) for name, y in hist.items()}
+    out, report = choose_reconciliation(hist, 12, origins=2, base=base, backtests=windows, **kw)
+    assert report["reused_windows"] == 2 * 4 and fresh_report["reused_windows"] == 0
+    assert report["method"] == fresh_report["method"]
+    for key in ("node_scaled_mae", "city_mae"):
+        assert report[key] == pytest.approx(fresh_report[key], rel=1e-12)
+    for name in hist:
+        np.testing.assert_allclose(out[name]["mean"], fresh[name]["mean"], rtol=1e-12)
