@@ -342,6 +342,7 @@ def main() -> None:
         help="before each run, wait for the 1-minute load average to fall below this",
     )
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the app processes and nginx on the way out
     if args.url:
         run(args.url, 1, 2)  # warm the caches once, as a server in use would be
         print(json.dumps(run(args.url, args.sessions, args.reruns, sticky=args.via_nginx), indent=2))
