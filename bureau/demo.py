@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, delete, insert
 
-from bureau import demo_city, demo_funds, geo, refresh, schema
+from bureau import demo_city, demo_funds, geo, partitions, refresh, schema
 from bureau import demo_records as rec
 from bureau.db import bulk_insert, row_count, upgrade
 from bureau.indicators import INDICATORS
@@ -73,6 +73,7 @@ def build(
             conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")
         for table in reversed(schema.metadata.sorted_tables):
             conn.execute(delete(table))
+        partitions.ensure_months(conn, date(FIRST_YEAR - 1, 1, 1), until.end_time.date())  # PostgreSQL only
         rows: dict[str, int] = {}
         indexes = [ix for table in schema.metadata.sorted_tables for ix in table.indexes]
         for ix in indexes:  # loading first and indexing afterwards is several times faster

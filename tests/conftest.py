@@ -86,13 +86,14 @@ def _pg_bin() -> Path | None:
 class PgCluster:
     """A throwaway PostgreSQL cluster on a free loopback port (initdb/pg_ctl run as postgres when we are root)."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: dict[str, str] | None = None, workdir: str | None = None) -> None:
+        self.settings = settings or {}
         bindir = _pg_bin()
         if bindir is None:
             unavailable("PostgreSQL", "REQUIRE_POSTGRES", "no initdb found (apt-get install postgresql)")
         assert bindir is not None
         self.bindir = bindir
-        self.workdir = Path(tempfile.mkdtemp(prefix="pgtest-"))
+        self.workdir = Path(tempfile.mkdtemp(prefix="pgtest-", dir=workdir))
         self.prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         if self.prefix:
             shutil.chown(self.workdir, "postgres", "postgres")
@@ -112,6 +113,7 @@ class PgCluster:
 
     def start(self) -> None:
         opts = f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        opts += "".join(f" -c {name}={value}" for name, value in self.settings.items())
         self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.workdir / "log"), "-w", "start")
 
     def stop(self) -> None:
@@ -156,23 +158,45 @@ def pg_url(pg_server: str) -> Iterator[str]:
     admin.dispose()
 
 
-@pytest.fixture(scope="session")
-def pg_demo_url(pg_server: str) -> str:
-    """The same tiny demo city on PostgreSQL, built once per session."""
-    name = f"demo_{uuid.uuid4().hex[:8]}"
+def _pg_database(pg_server: str, prefix: str) -> str:
+    """A new empty database on the session's server; returns its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text("CREATE DATABASE " + name))
     admin.dispose()
-    url = pg_server.rsplit("/", 1)[0] + "/" + name
+    return pg_server.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def pg_demo_url(pg_server: str) -> str:
+    """The same tiny demo city on PostgreSQL (event tables partitioned by month), built once per session."""
+    url = _pg_database(pg_server, "demo")
     demo.build(make_engine(url), scale="tiny", until=UNTIL)
     return url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session")
+def pg_sharded_demo_url(pg_server: str) -> str:
+    """The tiny demo city on PostgreSQL in the Citus layout: fact tables hash-partitioned by district."""
+    from bureau import partitions
+
+    url = _pg_database(pg_server, "sharded")
+    engine = make_engine(url)
+    demo.build(engine, scale="tiny", until=UNTIL)
+    with engine.begin() as conn:
+        partitions.apply(conn, "district")
+    engine.dispose()
+    return url
+
+
+DEMO_URL_FIXTURES = {"sqlite": "demo_url", "postgresql": "pg_demo_url", "sharded": "pg_sharded_demo_url"}
+
+
+@pytest.fixture(params=list(DEMO_URL_FIXTURES))
 def both_demo_urls(request: pytest.FixtureRequest) -> str:
-    """Parametrises a test over the demo city on SQLite and on PostgreSQL."""
-    return request.getfixturevalue("demo_url" if request.param == "sqlite" else "pg_demo_url")
+    """Parametrises a test over the demo city on SQLite, on PostgreSQL, and on PostgreSQL sharded by district."""
+    return request.getfixturevalue(DEMO_URL_FIXTURES[request.param])
 
 
 # --- a running app and a real browser (Playwright driving Debian's Chromium) ---------------------------------
