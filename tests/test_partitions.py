@@ -70,7 +70,7 @@ def test_event_tables_are_partitioned_by_month_and_queries_prune(pg_demo_url: st
         direct = conn.execute(
             text("SELECT count(*) FROM employment_event WHERE event_date >= :a AND event_date < :b"),
             {"a": date(2024, 3, 1), "b": date(2024, 4, 1)},
-        ).scalar()
+        ).scalar_one()
         assert march == direct and direct > 0
         plan = "\n".join(
             conn.execute(
