@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from datetime import date
 
 import pandas as pd
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -50,9 +51,18 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
 
     engine = make_engine(args.url or settings().db_url)
     with engine.begin() as conn:
-        rows = refresh.refresh(conn)
-    print(f"aggregates refreshed: {rows:,} rows")
+        scope = refresh.scope(conn, args.since, args.district)
+        rows = refresh.run(conn, scope)
+    print(f"aggregates refreshed ({scope.describe()}): {rows:,} rows")
     return 0
+
+
+def _month(text: str) -> date:
+    """A ``YYYY-MM`` argument as the first day of that month."""
+    try:
+        return date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a month (YYYY-MM): {text!r}") from None
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
@@ -108,7 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--if-missing", action="store_true", help="do nothing when the database already has data"
     )
     demo.set_defaults(func=_cmd_demo)
-    ref = sub.add_parser("refresh", help="rebuild the monthly aggregates from the records")
+    ref = sub.add_parser("refresh", help="rebuild the monthly aggregates from the records (all, or a part)")
+    ref.add_argument(
+        "--since", type=_month, help="recompute only the months from YYYY-MM on (default: every month)"
+    )
+    ref.add_argument("--district", action="append", help="recompute only this district (repeatable)")
     ref.set_defaults(func=_cmd_refresh)
     mig = sub.add_parser("migrate", help="create or upgrade the schema (Alembic)")
     mig.set_defaults(func=_cmd_migrate)

@@ -1,12 +1,24 @@
-"""``bureau refresh``: rebuild the monthly aggregates the pages read, entirely in SQL.
+"""``bureau refresh``: the monthly aggregates the pages read, computed entirely in SQL, whole or incrementally.
 
 Street rows are computed from person-level records, then rolled up to districts and the city, so that every
 level adds up by construction. Works on SQLite and PostgreSQL (window functions, INSERT … SELECT).
+
+Incremental refresh: a :class:`Scope` bounds every statement of the full rebuild with the same filters, so
+there is one definition of each aggregate. ``since`` (a month start) recomputes the months from ``since`` on:
+flows from the records dated on or after it, the registered-unemployed stock as the stored stock of the month
+before plus the running sum of registrations and exits dated on or after it. ``districts`` recomputes only the
+street and district rows of those districts; the city rows of the recomputed months are then re-rolled from
+every district's rows. :func:`scope` falls back to the full rebuild when the stored aggregates cannot carry the
+increment (no stored stock before ``since``, a calendar that would start elsewhere).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import (
@@ -20,14 +32,17 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     union_all,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 
 from bureau import schema as s
 from bureau.indicators import GROUPS
+
+log = logging.getLogger(__name__)
 
 AGG_COLS = [
     "year",
@@ -40,44 +55,159 @@ AGG_COLS = [
     "value",
     "persons",
 ]
+CITY = "420100"
 
 
 def _ym(col):  # type: ignore[no-untyped-def]
     return cast(extract("year", col), Integer), cast(extract("month", col), Integer)
 
 
-def refresh(conn: Connection) -> int:
-    """Recompute ``agg_monthly`` and ``calendar_month`` inside the caller's transaction; returns rows written."""
-    conn.execute(delete(s.agg_monthly))
-    conn.execute(delete(s.calendar_month))
+@dataclass(frozen=True)
+class Scope:
+    """The part of the aggregates a refresh recomputes.
+
+    ``since``: the first month recomputed (its first day); None = every month.
+    ``districts``: the districts whose street and district rows are recomputed; None = every district. The city
+    rows of the recomputed months are always recomputed (from the district rows).
+    """
+
+    since: date | None = None
+    districts: tuple[str, ...] | None = None
+
+    @property
+    def full(self) -> bool:
+        return self.since is None and self.districts is None
+
+    @property
+    def city(self) -> Scope:
+        """The same months, every district: for rows that add up or look across districts."""
+        return replace(self, districts=None)
+
+    def dated(self, day: Any, district: Any) -> list[ColumnElement[bool]]:
+        """Filters for records dated by ``day`` (a date column: lets PostgreSQL prune monthly partitions)."""
+        return ([day >= self.since] if self.since else []) + self.of(district)
+
+    def monthly(self, year: Any, month: Any, district: Any = None) -> list[ColumnElement[bool]]:
+        """Filters for rows keyed by year and month (and a district column unless None)."""
+        out = []
+        if self.since:
+            y, m = self.since.year, self.since.month
+            out.append(or_(year > y, and_(year == y, month >= m)))
+        return out + (self.of(district) if district is not None else [])
+
+    def of(self, district: Any) -> list[ColumnElement[bool]]:
+        return [district.in_(self.districts)] if self.districts is not None else []
+
+    def describe(self) -> str:
+        if self.full:
+            return "full rebuild"
+        parts = [f"since {self.since:%Y-%m}" if self.since else "every month"]
+        if self.districts is not None:
+            parts.append("districts " + ",".join(self.districts))
+        return "incremental: " + "; ".join(parts)
+
+
+def refresh(conn: Connection, since: date | None = None, districts: Collection[str] | None = None) -> int:
+    """Recompute ``agg_monthly`` and ``calendar_month`` inside the caller's transaction; returns rows written.
+
+    Without arguments: every row. With ``since`` (any day of a month: the month is taken) and/or ``districts``:
+    only that part (see :class:`Scope`), or the full rebuild when :func:`scope` says the increment is unsafe.
+    """
+    return run(conn, scope(conn, since, districts))
+
+
+def scope(conn: Connection, since: date | None = None, districts: Collection[str] | None = None) -> Scope:
+    """The scope a refresh with these bounds will actually use: the increment asked for, widened when needed.
+
+    * no data cut-off, or ``since`` at or before the first stored month, or no stored street stock for the
+      month before ``since``: the full rebuild (the running stock has nothing to start from);
+    * the data cut-off moved to another month than the stored calendar ends with: every district, from the
+      first month whose calendar row appears or disappears on (the other districts need the stock of new months);
+    * only ``districts`` without ``since``: the full rebuild when the calendar would start or end elsewhere.
+    """
+    asked = Scope(
+        since.replace(day=1) if since else None,
+        tuple(sorted(set(districts))) if districts is not None else None,
+    )
+    if asked.full:
+        return asked
+    cut_off = data_cut_off(conn)
+    cal = s.calendar_month
+    first, last = conn.execute(select(func.min(cal.c.year * 12 + cal.c.month - 1),
+                                      func.max(cal.c.year * 12 + cal.c.month - 1))).one()  # fmt: skip
+    if cut_off is None or first is None:
+        return Scope()
+    end = cut_off.year * 12 + cut_off.month - 1  # months as year * 12 + month - 1
+    if asked.since is None:
+        start = _month_index(_first_day(conn, cut_off))
+        return asked if (start, end) == (first, last) else Scope()
+    since_index = _month_index(asked.since)
+    if end != last:
+        since_index = min(since_index, min(end, last) + 1)
+        asked = Scope(date(since_index // 12, since_index % 12 + 1, 1), None)
+    if since_index <= first:
+        return Scope()
+    if asked.districts == ():
+        return asked  # only the city rows
+    prev = since_index - 1
+    a = s.agg_monthly
+    stored = conn.execute(
+        select(literal(1))
+        .where(
+            a.c.level == "street",
+            a.c.indicator_code == "registered_unemployed",
+            a.c.group_code == "all",
+            a.c.year == prev // 12,
+            a.c.month == prev % 12 + 1,
+            *asked.of(a.c.district_code),
+        )
+        .limit(1)
+    ).scalar()
+    return asked if stored is not None else Scope()
+
+
+def _month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def run(conn: Connection, sc: Scope) -> int:
+    """Delete the scope's rows and compute them again, exactly as :func:`refresh` does (no fallback here)."""
+    started = datetime.now()
+    a, cal = s.agg_monthly, s.calendar_month
+    rows_in_scope = sc.monthly(a.c.year, a.c.month)
+    if sc.districts is not None:
+        rows_in_scope.append(or_(a.c.level == "city", a.c.district_code.in_(sc.districts)))
+    conn.execute(delete(a).where(*rows_in_scope))
+    conn.execute(delete(cal).where(*sc.monthly(cal.c.year, cal.c.month)))
     cut_off = data_cut_off(conn)
     if cut_off is None:
         return 0
-    _fill_calendar(conn, cut_off)
-    for stmt in _street_flows():
-        _insert(conn, stmt)
-    _insert(conn, _street_stock())
-    for child, parent in (("street", "district"), ("district", "city")):
-        _insert(conn, _rollup(child, parent))
+    _fill_calendar(conn, sc.since or _first_day(conn, cut_off), cut_off)
+    written = 0
+    for stmt in _street_flows(sc):
+        written += _insert(conn, stmt)
+    written += _insert(conn, _street_stock(sc))
+    written += _insert(conn, _rollup("street", "district", sc))
+    written += _insert(conn, _rollup("district", "city", sc.city))
     for level in ("street", "district", "city"):
-        _insert(conn, _rate(level))
-    _insert(conn, _flags("street"))
-    _insert(conn, _flags("district"))
-    _insert(conn, _flags("city"))
-    _insert(conn, _subsidies())
-    _insert(conn, _rollup("district", "city", indicator="subsidy_spending"))
-    rows = int(conn.execute(select(func.count()).select_from(s.agg_monthly)).scalar_one())
+        written += _insert(conn, _rate(level, sc if level != "city" else sc.city))
+    for level in ("street", "district", "city"):
+        written += _insert(conn, _flags(level, sc if level != "city" else sc.city))
+    written += _insert(conn, _subsidies(sc))
+    written += _insert(conn, _rollup("district", "city", sc.city, indicator="subsidy_spending"))
     conn.execute(
         insert(s.data_load).values(
             kind="refresh",
-            started_at=datetime.now(),
+            started_at=started,
             finished_at=datetime.now(),
-            rows=rows,
+            rows=written,
             cut_off=cut_off,
             synthetic=False,
+            note=sc.describe(),
         )
     )
-    return rows
+    log.info("aggregates refreshed (%s): %d rows", sc.describe(), written)
+    return written
 
 
 def data_cut_off(conn: Connection) -> date | None:
@@ -94,18 +224,24 @@ def data_cut_off(conn: Connection) -> date | None:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def _fill_calendar(conn: Connection, cut_off: date) -> None:
+def _first_day(conn: Connection, cut_off: date) -> date:
+    """The first day of the calendar of a full rebuild: the first registration's month, else the first event's."""
     first = conn.execute(select(func.min(s.unemployment_spell.c.registered_on))).scalar()
     first = first or conn.execute(select(func.min(s.employment_event.c.event_date))).scalar() or cut_off
-    periods = pd.period_range(pd.Period(str(first)[:7], freq="M"), pd.Period(cut_off, freq="M"), freq="M")
-    conn.execute(
-        insert(s.calendar_month),
-        [{"year": p.year, "month": p.month, "month_end": p.end_time.date()} for p in periods],
-    )
+    return date.fromisoformat(str(first)[:7] + "-01")
 
 
-def _insert(conn: Connection, stmt: Select) -> None:
-    conn.execute(insert(s.agg_monthly).from_select(AGG_COLS, stmt))
+def _fill_calendar(conn: Connection, first: date, cut_off: date) -> None:
+    periods = pd.period_range(pd.Period(first, freq="M"), pd.Period(cut_off, freq="M"), freq="M")
+    if len(periods):
+        conn.execute(
+            insert(s.calendar_month),
+            [{"year": p.year, "month": p.month, "month_end": p.end_time.date()} for p in periods],
+        )
+
+
+def _insert(conn: Connection, stmt: Select) -> int:
+    return int(conn.execute(insert(s.agg_monthly).from_select(AGG_COLS, stmt)).rowcount)
 
 
 # Indicators derived from the per-group street rows of urban new employment (one scan of the events).
@@ -117,7 +253,7 @@ DERIVED_FROM_GROUPS = {
 }
 
 
-def _street_events() -> Select:
+def _street_events(sc: Scope) -> Select:
     """Street × month × group rows of urban new employment, and street × month rural labour transfers."""
     e = s.employment_event
     y, m = _ym(e.c.event_date)
@@ -136,12 +272,12 @@ def _street_events() -> Select:
             cast(func.count(), s.agg_monthly.c.value.type),
             func.count(distinct(e.c.person_id)),
         )
-        .where(e.c.kind.in_(["urban_new", "rural_transfer"]))
+        .where(e.c.kind.in_(["urban_new", "rural_transfer"]), *sc.dated(e.c.event_date, e.c.district_code))
         .group_by(y, m, e.c.street_code, e.c.district_code, code, group)
     )
 
 
-def _derived(indicator: str, groups: tuple[str, ...]) -> Select:
+def _derived(indicator: str, groups: tuple[str, ...], sc: Scope) -> Select:
     a = s.agg_monthly
     return (
         select(
@@ -156,95 +292,91 @@ def _derived(indicator: str, groups: tuple[str, ...]) -> Select:
             func.sum(a.c.persons),
         )
         .where(
-            a.c.level == "street", a.c.indicator_code == "urban_new_employment", a.c.group_code.in_(groups)
+            a.c.level == "street",
+            a.c.indicator_code == "urban_new_employment",
+            a.c.group_code.in_(groups),
+            *sc.monthly(a.c.year, a.c.month, a.c.district_code),
         )
         .group_by(a.c.year, a.c.month, a.c.area_code, a.c.district_code)
     )
 
 
-def _street_flows() -> list[Select]:
-    stmts = [_street_events()] + [_derived(k, v) for k, v in DERIVED_FROM_GROUPS.items()]
-    t = s.training_record
-    ty, tm = _ym(t.c.completed_on)
-    stmts.append(
+def _street_counts(table: Any, day: Any, indicator: str, sc: Scope, value: Any = None) -> Select:
+    """Street × month count of a record table's rows (or sum of ``value``), and the distinct persons."""
+    y, m = _ym(day)
+    return (
         select(
-            ty,
-            tm,
-            t.c.street_code,
-            literal("skills_training"),
+            y,
+            m,
+            table.c.street_code,
+            literal(indicator),
             literal("all"),
             literal("street"),
-            t.c.district_code,
-            cast(func.count(), s.agg_monthly.c.value.type),
-            func.count(distinct(t.c.person_id)),
-        ).group_by(ty, tm, t.c.street_code, t.c.district_code)
+            table.c.district_code,
+            cast(func.count(), s.agg_monthly.c.value.type) if value is None else func.sum(value),
+            func.count(distinct(table.c.person_id)),
+        )
+        .where(*sc.dated(day, table.c.district_code))
+        .group_by(y, m, table.c.street_code, table.c.district_code)
     )
-    ln = s.startup_loan
-    ly, lm = _ym(ln.c.issued_on)
-    stmts.append(
-        select(
-            ly,
-            lm,
-            ln.c.street_code,
-            literal("startup_loans_issued"),
-            literal("all"),
-            literal("street"),
-            ln.c.district_code,
-            func.sum(ln.c.amount_yuan),
-            func.count(distinct(ln.c.person_id)),
-        ).group_by(ly, lm, ln.c.street_code, ln.c.district_code)
-    )
-    u = s.unemployment_spell
-    uy, um = _ym(u.c.registered_on)
-    stmts.append(
-        select(
-            uy,
-            um,
-            u.c.street_code,
-            literal("unemployment_registrations"),
-            literal("all"),
-            literal("street"),
-            u.c.district_code,
-            cast(func.count(), s.agg_monthly.c.value.type),
-            func.count(distinct(u.c.person_id)),
-        ).group_by(uy, um, u.c.street_code, u.c.district_code)
-    )
-    return stmts
 
 
-def _street_stock() -> Select:
-    """Registered unemployed at each month end: running sum of registrations minus exits, per street."""
+def _street_flows(sc: Scope) -> list[Select]:
+    t, ln, u = s.training_record, s.startup_loan, s.unemployment_spell
+    return [
+        _street_events(sc),
+        *[_derived(k, v, sc) for k, v in DERIVED_FROM_GROUPS.items()],
+        _street_counts(t, t.c.completed_on, "skills_training", sc),
+        _street_counts(ln, ln.c.issued_on, "startup_loans_issued", sc, value=ln.c.amount_yuan),
+        _street_counts(u, u.c.registered_on, "unemployment_registrations", sc),
+    ]
+
+
+def _street_stock(sc: Scope) -> Select:
+    """Registered unemployed at each month end: running sum of registrations minus exits, per street.
+
+    Incrementally: the stored stock of the month before ``since`` plus the running sum of the registrations and
+    exits dated from ``since`` on (an exit of a spell registered earlier is in that stored stock).
+    """
     u = s.unemployment_spell
     iy, im = _ym(u.c.registered_on)
     oy, om = _ym(u.c.ended_on)
     moves = union_all(
         select(
             u.c.street_code.label("street_code"), iy.label("year"), im.label("month"), literal(1).label("d")
+        ).where(*sc.dated(u.c.registered_on, u.c.district_code)),
+        select(u.c.street_code, oy, om, literal(-1)).where(
+            u.c.ended_on.is_not(None), *sc.dated(u.c.ended_on, u.c.district_code)
         ),
-        select(u.c.street_code, oy, om, literal(-1)).where(u.c.ended_on.is_not(None)),
     ).subquery()
     flows = (
         select(moves.c.street_code, moves.c.year, moves.c.month, func.sum(moves.c.d).label("delta"))
         .group_by(moves.c.street_code, moves.c.year, moves.c.month)
         .subquery()
     )
-    streets = select(s.area.c.area_code, s.area.c.district_code).where(s.area.c.level == "street").subquery()
+    ar = s.area
+    streets = (
+        select(ar.c.area_code, ar.c.district_code)
+        .where(ar.c.level == "street", *sc.of(ar.c.district_code))
+        .subquery()
+    )
     cal = s.calendar_month
+    months = select(cal.c.year, cal.c.month).where(*sc.monthly(cal.c.year, cal.c.month)).subquery()
     grid = (
         select(
             streets.c.area_code,
             streets.c.district_code,
-            cal.c.year,
-            cal.c.month,
+            months.c.year,
+            months.c.month,
             func.coalesce(flows.c.delta, 0).label("delta"),
         )
         .select_from(
-            streets.join(cal, literal(True)).outerjoin(
+            streets.join(months, literal(True)).outerjoin(
                 flows,
                 and_(
                     flows.c.street_code == streets.c.area_code,
-                    flows.c.year == cal.c.year,
-                    flows.c.month == cal.c.month,
+                    flows.c.year == months.c.year,
+                    flows.c.month == months.c.month,
                 ),
             )
         )
@@ -254,6 +386,25 @@ def _street_stock() -> Select:
     running = select(
         grid.c.year, grid.c.month, grid.c.area_code, grid.c.district_code, stock.label("stock")
     ).subquery()
+    total: Any = running.c.stock
+    source: Any = running
+    if sc.since is not None:  # start from the stored stock of the month before
+        a = s.agg_monthly
+        prev = _month_index(sc.since) - 1
+        before = (
+            select(a.c.area_code, a.c.persons)
+            .where(
+                a.c.level == "street",
+                a.c.indicator_code == "registered_unemployed",
+                a.c.group_code == "all",
+                a.c.year == prev // 12,
+                a.c.month == prev % 12 + 1,
+                *sc.of(a.c.district_code),
+            )
+            .subquery()
+        )
+        total = running.c.stock + func.coalesce(before.c.persons, 0)
+        source = running.outerjoin(before, before.c.area_code == running.c.area_code)
     return select(
         running.c.year,
         running.c.month,
@@ -262,20 +413,20 @@ def _street_stock() -> Select:
         literal("all"),
         literal("street"),
         running.c.district_code,
-        cast(running.c.stock, s.agg_monthly.c.value.type),
-        cast(running.c.stock, Integer),
-    )
+        cast(total, s.agg_monthly.c.value.type),
+        cast(total, Integer),
+    ).select_from(source)
 
 
-def _rollup(child: str, parent: str, indicator: str | None = None) -> Select:
+def _rollup(child: str, parent: str, sc: Scope, indicator: str | None = None) -> Select:
     """Sum ``child`` level rows into ``parent`` (district = the child's district; city = 420100)."""
     a = s.agg_monthly
     flows = a.c.indicator_code.not_in(
         ["registered_unemployment_rate", "zero_employment_cleared", "subsidy_spending"]
     )
     cond = a.c.indicator_code == indicator if indicator else flows
-    code = a.c.district_code if parent == "district" else literal("420100")
-    district = a.c.district_code if parent == "district" else literal("420100")
+    code = a.c.district_code if parent == "district" else literal(CITY)
+    district = a.c.district_code if parent == "district" else literal(CITY)
     return (
         select(
             a.c.year,
@@ -288,12 +439,12 @@ def _rollup(child: str, parent: str, indicator: str | None = None) -> Select:
             func.sum(a.c.value),
             func.sum(a.c.persons),
         )
-        .where(a.c.level == child, cond)
+        .where(a.c.level == child, cond, *sc.monthly(a.c.year, a.c.month, a.c.district_code))
         .group_by(a.c.year, a.c.month, code, a.c.indicator_code, a.c.group_code, district)
     )
 
 
-def _rate(level: str) -> Select:
+def _rate(level: str, sc: Scope) -> Select:
     """Registered unemployment rate in % = month-end stock ÷ the year's labour force × 100."""
     a, ay = s.agg_monthly, s.area_year
     return (
@@ -314,40 +465,49 @@ def _rate(level: str) -> Select:
             a.c.indicator_code == "registered_unemployed",
             a.c.group_code == "all",
             ay.c.labour_force > 0,
+            *sc.monthly(a.c.year, a.c.month, a.c.district_code),
         )
     )
 
 
-def _flags(level: str) -> Select:
+def _flags(level: str, sc: Scope) -> Select:
     """Zero-employment households cleared (1) or not (0): every street of the area has cleared all it found."""
     z = s.zero_employment_household
-    code = {"street": z.c.street_code, "district": z.c.district_code, "city": literal("420100")}[level]
-    district = literal("420100") if level == "city" else z.c.district_code
+    code = {"street": z.c.street_code, "district": z.c.district_code, "city": literal(CITY)}[level]
+    district = literal(CITY) if level == "city" else z.c.district_code
     done = func.min(case((z.c.cleared >= z.c.identified, 1), else_=0))
-    return select(
-        z.c.year,
-        z.c.month,
-        code,
-        literal("zero_employment_cleared"),
-        literal("all"),
-        literal(level),
-        district,
-        cast(done, s.agg_monthly.c.value.type),
-        func.sum(z.c.identified),
-    ).group_by(z.c.year, z.c.month, code, district)
+    return (
+        select(
+            z.c.year,
+            z.c.month,
+            code,
+            literal("zero_employment_cleared"),
+            literal("all"),
+            literal(level),
+            district,
+            cast(done, s.agg_monthly.c.value.type),
+            func.sum(z.c.identified),
+        )
+        .where(*sc.monthly(z.c.year, z.c.month, z.c.district_code))
+        .group_by(z.c.year, z.c.month, code, district)
+    )
 
 
-def _subsidies() -> Select:
+def _subsidies(sc: Scope) -> Select:
     p = s.subsidy_payment
     y, m = _ym(p.c.paid_on)
-    return select(
-        y,
-        m,
-        p.c.district_code,
-        literal("subsidy_spending"),
-        literal("all"),
-        literal("district"),
-        p.c.district_code,
-        func.sum(p.c.amount_yuan),
-        func.count(),
-    ).group_by(y, m, p.c.district_code)
+    return (
+        select(
+            y,
+            m,
+            p.c.district_code,
+            literal("subsidy_spending"),
+            literal("all"),
+            literal("district"),
+            p.c.district_code,
+            func.sum(p.c.amount_yuan),
+            func.count(),
+        )
+        .where(*sc.dated(p.c.paid_on, p.c.district_code))
+        .group_by(y, m, p.c.district_code)
+    )

@@ -66,6 +66,7 @@ class ImportReport:
     load_id: int | None = None
     cut_off: date | None = None
     refreshed_rows: int | None = None
+    refresh_scope: refresh_job.Scope | None = None  # what the refresh recomputed (Scope() = everything)
     seconds: float = 0.0
     dry_run: bool = False
     database_error: str | None = None
@@ -319,6 +320,61 @@ def batch_cut_off(parsed: list[Parsed]) -> date | None:
     return max(ends).date() if ends else None
 
 
+def _affected(plan: TablePlan) -> tuple[date, set[str] | None] | None:
+    """The first day of the earliest month and the districts whose aggregates a plan's writes change.
+
+    Months come from the date columns of the inserted rows, the new values of the updated rows and the old
+    values they replace (``data_change``); ``area_year`` changes a year's rates from January. None (a full
+    refresh) for a change of the area tree; districts None (every district) when a row has no district.
+    """
+    entity = plan.entity
+    if entity.table is s.area:
+        return None
+    cols = entity.dated_by or (("year",) if "year" in entity.key else ())
+    if not cols:
+        return None
+    months: list[int] = []
+    districts: set[str] | None = set()
+    frames = [f for f in (plan.inserts, plan.updates) if len(f)]
+    olds = [json.loads(str(c["previous_json"])) for c in plan.changes]
+    for f in frames:
+        if "year" in cols:
+            month = f["month"] if "month" in cols else 1
+            months.append(int((f["year"] * 12 + month - 1).min()))
+        else:
+            for c in cols:
+                if c in f and f[c].notna().any():
+                    first = pd.Timestamp(f[c].min())
+                    months.append(first.year * 12 + first.month - 1)
+        if "district_code" in f and f["district_code"].notna().all() and districts is not None:
+            districts |= set(f["district_code"])
+        else:
+            districts = None
+    for old in olds:  # a moved date or district changes the aggregates where the row was, too
+        for c in cols:
+            if c not in ("year", "month") and old.get(c):
+                first = pd.Timestamp(old[c])
+                months.append(first.year * 12 + first.month - 1)
+        if old.get("district_code") and districts is not None:
+            districts.add(str(old["district_code"]))
+    if not months:
+        return None
+    return date(min(months) // 12, min(months) % 12 + 1, 1), districts
+
+
+def _refresh_bounds(
+    affected: list[tuple[date, set[str] | None] | None],
+) -> tuple[date | None, set[str] | None]:
+    """``since`` and ``districts`` for the refresh after a batch: (None, None), a full refresh, when unknown."""
+    known = [a for a in affected if a is not None]
+    if not known or len(known) < len(affected):
+        return None, None
+    districts: set[str] | None = set()
+    for _, d in known:
+        districts = None if d is None or districts is None else districts | d
+    return min(a[0] for a in known), districts
+
+
 def _source_text(files: list[FileInfo]) -> str:
     parts = []
     for f in files:
@@ -402,6 +458,7 @@ def import_batch(
                 ).inserted_primary_key[0]  # type: ignore[index]
                 report.load_id = int(load_id)
             refresh_needed = False
+            affected: list[tuple[date, set[str] | None] | None] = []
             for name in LOAD_ORDER:  # plan and write one template at a time: boundaries see the new areas
                 parts = [p for p in parsed if p.entity.name == name and len(p.frame)]
                 if not parts:
@@ -413,13 +470,17 @@ def import_batch(
                 c["unchanged"] += plan.unchanged
                 if report.load_id is not None:
                     write_plan(conn, plan, report.load_id)
-                refresh_needed |= plan.entity.feeds_refresh and bool(len(plan.inserts) or len(plan.updates))
+                if plan.entity.feeds_refresh and bool(len(plan.inserts) or len(plan.updates)):
+                    refresh_needed = True
+                    affected.append(_affected(plan))
             if dry_run or report.written == 0:
                 tx.rollback()
                 report.load_id = None
                 return report
             if refresh_needed:
-                report.refreshed_rows = refresh_job.refresh(conn)
+                since, districts = _refresh_bounds(affected)
+                report.refresh_scope = refresh_job.scope(conn, since, districts)
+                report.refreshed_rows = refresh_job.run(conn, report.refresh_scope)
             conn.execute(
                 update(s.data_load)
                 .where(s.data_load.c.load_id == report.load_id)
