@@ -158,10 +158,18 @@ def body(ctx: Ctx) -> None:
     st.subheader(ctx.t("data_tables"))
     counts = query(meta.table_counts)
     st.dataframe(
-        counts.rename(columns={"table": ctx.t("col_table"), "rows": ctx.t("col_rows")}),
+        counts.rename(
+            columns={
+                "table": ctx.t("col_table"),
+                "rows": ctx.t("col_rows"),
+                "estimated": ctx.t("scale_estimated"),
+            }
+        ),
         hide_index=True,
         width="stretch",
     )
+    if counts["estimated"].any():
+        st.caption(ctx.t("scale_estimated_note"))
     st.subheader(ctx.t("data_loads"))
     loads = query(meta.loads)
     st.dataframe(headed(loads, ctx.lang), hide_index=True, width="stretch")

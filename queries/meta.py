@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Connection, Engine, func, inspect, select, text
 
 from bureau import schema as s
-from queries import frame, reference_data
+from queries import frame, non_person, reference_data
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ def _as_date(value: object) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
+@reference_data
 def data_status(engine: Engine) -> DataStatus:
     """Schema present? data loaded? cut-off date, newest load, synthetic or real, latest aggregated month."""
     present = set(inspect(engine).get_table_names())
@@ -64,20 +65,42 @@ def data_status(engine: Engine) -> DataStatus:
     )
 
 
+ESTIMATE_ABOVE = 1_000_000  # rows: above this, PostgreSQL's statistics instead of a full count
+
+
 @reference_data
 def table_counts(engine: Engine) -> pd.DataFrame:
-    """One row per schema table: name, rows (None when the table is missing)."""
+    """One row per schema table: ``table``, ``rows`` (None when the table is missing), ``estimated``.
+
+    On PostgreSQL a table the planner's statistics put above :data:`ESTIMATE_ABOVE` rows is not counted (a
+    full count of 50 million events takes tens of seconds); its ``rows`` is the statistics' estimate (summed
+    over partitions) and ``estimated`` is True. Smaller tables, and every table on SQLite, are counted exactly.
+    """
     present = set(inspect(engine).get_table_names())
     rows = []
     with engine.connect() as conn:
+        estimates = _row_estimates(conn) if conn.dialect.name == "postgresql" else {}
         for name, table in s.metadata.tables.items():
-            n = (
-                conn.execute(select(func.count()).select_from(table)).scalar_one()
-                if name in present
-                else None
-            )
-            rows.append({"table": name, "rows": n})
+            estimate = estimates.get(name, 0.0)
+            if name not in present:
+                n, estimated = None, False
+            elif estimate >= ESTIMATE_ABOVE:
+                n, estimated = int(round(estimate)), True
+            else:
+                n, estimated = conn.execute(select(func.count()).select_from(table)).scalar_one(), False
+            rows.append({"table": name, "rows": n, "estimated": estimated})
     return pd.DataFrame(rows)
+
+
+def _row_estimates(conn: Connection) -> dict[str, float]:
+    """PostgreSQL's row estimates per table (``pg_class.reltuples``, partitions added to their parent)."""
+    stmt = text(
+        "SELECT coalesce(parent.relname, c.relname) AS name, sum(greatest(c.reltuples, 0)) AS n "
+        "FROM pg_class c LEFT JOIN pg_inherits i ON i.inhrelid = c.oid "
+        "LEFT JOIN pg_class parent ON parent.oid = i.inhparent "
+        "WHERE c.relkind = :kind AND pg_table_is_visible(c.oid) GROUP BY 1"
+    )
+    return {name: float(n) for name, n in conn.execute(stmt, {"kind": "r"}).all()}
 
 
 @reference_data
@@ -166,6 +189,7 @@ def months_available(engine: Engine, year: int) -> list[int]:
         ]
 
 
+@non_person("staff actions (who looked at what), for administrators only")
 def audit_entries(engine: Engine, limit: int = 500) -> pd.DataFrame:
     """The newest audit-log lines (who, when, what view or export); for administrators only."""
     a = s.audit_log

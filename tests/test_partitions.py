@@ -177,3 +177,20 @@ def test_sqlite_is_left_alone(demo_url: str) -> None:
         partitions.apply(conn, "district")
         assert partitions.layout(conn, "employment_event") is None
         assert partitions.ensure_months(conn, date(2030, 1, 1), date(2030, 12, 31)) == 0
+
+
+def test_large_tables_are_counted_from_statistics_on_postgresql(
+    pg_demo_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from queries import meta
+
+    monkeypatch.setattr(meta, "ESTIMATE_ABOVE", 20_000)
+    engine = make_engine(pg_demo_url)
+    counts = meta.table_counts(engine).set_index("table")
+    with engine.connect() as conn:
+        exact = conn.execute(text("SELECT count(*) FROM employment_event")).scalar_one()
+        small = conn.execute(text("SELECT count(*) FROM area")).scalar_one()
+    assert exact > 20_000
+    assert counts.loc["employment_event", "estimated"]
+    assert abs(counts.loc["employment_event", "rows"] - exact) <= 0.05 * exact  # summed over month partitions
+    assert not counts.loc["area", "estimated"] and counts.loc["area", "rows"] == small
