@@ -183,18 +183,19 @@ def run(conn: Connection, sc: Scope) -> int:
     if cut_off is None:
         return 0
     _fill_calendar(conn, sc.since or _first_day(conn, cut_off), cut_off)
-    written = 0
-    for stmt in _street_flows(sc):
-        written += _insert(conn, stmt)
-    written += _insert(conn, _street_stock(sc))
-    written += _insert(conn, _rollup("street", "district", sc))
-    written += _insert(conn, _rollup("district", "city", sc.city))
-    for level in ("street", "district", "city"):
-        written += _insert(conn, _rate(level, sc if level != "city" else sc.city))
-    for level in ("street", "district", "city"):
-        written += _insert(conn, _flags(level, sc if level != "city" else sc.city))
-    written += _insert(conn, _subsidies(sc))
-    written += _insert(conn, _rollup("district", "city", sc.city, indicator="subsidy_spending"))
+    for stmt in [
+        *_street_flows(sc),
+        _street_stock(sc),
+        _rollup("street", "district", sc),
+        _rollup("district", "city", sc.city),
+        *[_rate(level, sc if level != "city" else sc.city) for level in ("street", "district", "city")],
+        *[_flags(level, sc if level != "city" else sc.city) for level in ("street", "district", "city")],
+        _subsidies(sc),
+        _rollup("district", "city", sc.city, indicator="subsidy_spending"),
+    ]:
+        conn.execute(insert(a).from_select(AGG_COLS, stmt))
+    # counted, not summed from rowcount: the PostgreSQL driver reports -1 for INSERT … SELECT here
+    written = int(conn.execute(select(func.count()).select_from(a).where(*rows_in_scope)).scalar_one())
     conn.execute(
         insert(s.data_load).values(
             kind="refresh",
@@ -238,10 +239,6 @@ def _fill_calendar(conn: Connection, first: date, cut_off: date) -> None:
             insert(s.calendar_month),
             [{"year": p.year, "month": p.month, "month_end": p.end_time.date()} for p in periods],
         )
-
-
-def _insert(conn: Connection, stmt: Select) -> int:
-    return int(conn.execute(insert(s.agg_monthly).from_select(AGG_COLS, stmt)).rowcount)
 
 
 # Indicators derived from the per-group street rows of urban new employment (one scan of the events).

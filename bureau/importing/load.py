@@ -320,46 +320,64 @@ def batch_cut_off(parsed: list[Parsed]) -> date | None:
     return max(ends).date() if ends else None
 
 
+def _month(value: object) -> int | None:
+    """A date's month as year * 12 + month - 1; None for an empty value."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+        return None
+    day = pd.Timestamp(value)  # type: ignore[arg-type]
+    return day.year * 12 + day.month - 1
+
+
 def _affected(plan: TablePlan) -> tuple[date, set[str] | None] | None:
     """The first day of the earliest month and the districts whose aggregates a plan's writes change.
 
-    Months come from the date columns of the inserted rows, the new values of the updated rows and the old
-    values they replace (``data_change``); ``area_year`` changes a year's rates from January. None (a full
-    refresh) for a change of the area tree; districts None (every district) when a row has no district.
+    Inserted rows count with their dates. An updated row counts with the old and new values of the date columns
+    that changed (``data_change`` keeps the old ones), or with all its dates when another column changed (its
+    street, group, amount); a row whose only change fills empty fields counts with its nullable dates (a spell's
+    end). Rows keyed by year (and month) count from that month; ``area_year`` changes a year's rates from
+    January. None (a full refresh) for a change of the area tree; districts None (every district) when a row
+    has no district.
     """
     entity = plan.entity
     if entity.table is s.area:
         return None
-    cols = entity.dated_by or (("year",) if "year" in entity.key else ())
+    cols = list(entity.dated_by or (("year",) if "year" in entity.key else ()))
     if not cols:
         return None
+    yearly = "year" in cols
     months: list[int] = []
     districts: set[str] | None = set()
-    frames = [f for f in (plan.inserts, plan.updates) if len(f)]
-    olds = [json.loads(str(c["previous_json"])) for c in plan.changes]
-    for f in frames:
-        if "year" in cols:
-            month = f["month"] if "month" in cols else 1
-            months.append(int((f["year"] * 12 + month - 1).min()))
-        else:
-            for c in cols:
-                if c in f and f[c].notna().any():
-                    first = pd.Timestamp(f[c].min())
-                    months.append(first.year * 12 + first.month - 1)
-        if "district_code" in f and f["district_code"].notna().all() and districts is not None:
-            districts |= set(f["district_code"])
-        else:
+    olds = {c["row_key"]: json.loads(str(c["previous_json"])) for c in plan.changes}
+    # vectorised where it can be: a batch may hold millions of rows
+    for frame in (plan.inserts, plan.updates):
+        if not len(frame):
+            continue
+        if "district_code" not in frame or frame["district_code"].isna().any():
             districts = None
-    for old in olds:  # a moved date or district changes the aggregates where the row was, too
-        for c in cols:
-            if c not in ("year", "month") and old.get(c):
-                first = pd.Timestamp(old[c])
-                months.append(first.year * 12 + first.month - 1)
-        if old.get("district_code") and districts is not None:
-            districts.add(str(old["district_code"]))
+        elif districts is not None:
+            districts |= set(frame["district_code"].astype(str))
+        if yearly:
+            month = frame.get("month", 1)
+            months.append(int((frame["year"] * 12 + month - 1).min()))
+    for old in olds.values():
+        if districts is not None and old.get("district_code"):
+            districts.add(str(old["district_code"]))  # a row moved out of a district changes that one too
+    if not yearly:
+        months += [
+            m for c in cols if c in plan.inserts for m in [_month(plan.inserts[c].min())] if m is not None
+        ]
+        fill = [c for c in cols if entity.table.c[c].nullable] or cols
+        for row in plan.updates.to_dict("records"):
+            old = olds.get(json.dumps({k: _jsonable(row[k]) for k in entity.key}, ensure_ascii=False))
+            touched = (
+                fill if old is None else [c for c in cols if c in old] if set(old) <= set(cols) else cols
+            )
+            values = [row.get(c) for c in touched] + [(old or {}).get(c) for c in touched]
+            months += [m for m in map(_month, values) if m is not None]
     if not months:
         return None
-    return date(min(months) // 12, min(months) % 12 + 1, 1), districts
+    first = min(months)
+    return date(first // 12, first % 12 + 1, 1), districts
 
 
 def _refresh_bounds(
