@@ -157,21 +157,22 @@ def _series_task(
 
     kw: dict[str, Any] = {"candidates": tuple(candidates)} if candidates else {}
     ev, bounds = events(), bounds_for(key[0])
-    fc = forecasting.forecast(y, horizon, levels=(80, 95), events=ev, bounds=bounds, **kw)
     ours = _backtest_model(candidates)
     models = tuple(dict.fromkeys((ours, BASELINE)))  # once only when "our model" is seasonal naive itself
     kept: dict[tuple[str, pd.Period], pd.DataFrame] = {}
-    bt = forecasting.backtest(
-        y,
-        HORIZON,
-        BACKTEST_ORIGINS,
-        levels=(80, 95),
-        events=ev,
-        bounds=bounds,
-        models=models,
-        step=12,
-        keep=kept,
-    )
+    with forecasting.reuse_fits():  # the backtest's windows are nested in the forecast's: fit each once
+        fc = forecasting.forecast(y, horizon, levels=(80, 95), events=ev, bounds=bounds, **kw)
+        bt = forecasting.backtest(
+            y,
+            HORIZON,
+            BACKTEST_ORIGINS,
+            levels=(80, 95),
+            events=ev,
+            bounds=bounds,
+            models=models,
+            step=12,
+            keep=kept,
+        )
     acc = band_accuracy(bt)
     acc = pd.concat([acc[acc["model"] == ours].assign(model=OUR_MODEL), acc[acc["model"] == BASELINE]])
     windows = {origin: frame for (model, origin), frame in kept.items() if model == ours}

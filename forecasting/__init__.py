@@ -1,11 +1,11 @@
 """Monthly unemployment forecasts with honest intervals (no UI, no database).
 
 Public API: ``forecast``, ``backtest``, ``accuracy_summary``, ``describe_accuracy``, ``prob_above``,
-``reconcile``, ``choose_reconciliation``, ``forecast_many``. See docs/forecasting.md.
+``reconcile``, ``choose_reconciliation``, ``forecast_many``, ``reuse_fits``. See docs/forecasting.md.
 """
 
 from ._prep import Event
-from .core import VERSION, forecast
+from .core import VERSION, forecast, reuse_fits
 from .evaluate import accuracy_summary, backtest, describe_accuracy, format_number, horizon_band
 from .hierarchy import choose_reconciliation, forecast_many
 from .probability import prob_above
@@ -25,5 +25,6 @@ __all__ = [
     "prob_above",
     "reconcile",
     "residuals_from_forecasts",
+    "reuse_fits",
     "shrink_covariance",
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,41 @@ MAX_TRAIN = 15 * SEASON  # older years add fit time but little about today's lab
 # A single model must beat the combination by this margin to replace it: three origins are a noisy
 # judge, and on real unemployment series the combination was the most accurate on average.
 COMBO_MARGIN = 0.95
+
+
+# Fits shared between forecast calls inside ``reuse_fits()``: keyed by model, horizon and the exact window.
+_CACHE: dict[tuple[Any, ...], M.Fit] | None = None
+
+
+@contextmanager
+def reuse_fits() -> Iterator[None]:
+    """Share model fits between the ``forecast`` calls made inside this block (one process, one thread).
+
+    A backtest forecasts from nested windows of one series: the outer origin a year back is the same
+    window as the final forecast's first inner origin, and so on. Inside this block a model already fitted
+    on exactly the same (scaled) window and horizon is not fitted again; the forecasts are the same up to
+    the optimiser's tolerance (only the start values differ). ``backtest`` uses it; a caller that
+    forecasts and backtests one series can wrap both. Nested blocks share the outer block's fits.
+    """
+    global _CACHE
+    if _CACHE is not None:
+        yield
+        return
+    _CACHE = {}
+    try:
+        yield
+    finally:
+        _CACHE = None
+
+
+def _run_cached(name: str, d: M.ModelData, h: int, start: np.ndarray | None) -> M.Fit:
+    if _CACHE is None:
+        return M.run(name, d, h, start)
+    key = (name, h, d.raw.tobytes(), d.filled.tobytes(), d.steps.shape, d.steps.tobytes())
+    fit = _CACHE.get(key)
+    if fit is None:
+        fit = _CACHE[key] = M.run(name, d, h, start)
+    return fit
 
 
 def _origins(n: int, h: int, n_origins: int) -> tuple[int, list[int]]:
@@ -51,7 +87,7 @@ def _fit_members(
             continue
         try:
             start = warm[name].params if warm and name in warm else None
-            f = M.run(name, d, h, start)
+            f = _run_cached(name, d, h, start)
         except Exception as exc:  # a failing model is dropped and reported, never fatal
             failed[name] = f"{type(exc).__name__}: {exc}"[:200]
             continue
@@ -239,7 +275,10 @@ def _plan(
         )
         notes.append(f"only the last {MAX_TRAIN} months used (older ones add fit time, little signal)")
     obs = prep.values[np.isfinite(prep.values)]
-    scale = float(np.mean(np.abs(obs))) or 1.0
+    # A power of two near the mean: dividing by it is exact, so nested windows of one series are the same
+    # numbers and ``reuse_fits`` can share their fits (the mean itself differs from window to window).
+    mean_abs = float(np.mean(np.abs(obs)))
+    scale = float(2.0 ** np.round(np.log2(mean_abs))) if mean_abs > 0 else 1.0
     x = prep.values / scale
     plan = fallback(x, prep.shock_mask, prep.steps, h)
     if plan is None:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ._prep import parse_events, seasonal_scale, to_periods
-from .core import forecast
+from .core import forecast, reuse_fits
 
 AUTO = "auto"
 BASELINE = "snaive"
@@ -77,41 +77,42 @@ def backtest(
             shock |= np.asarray((full >= e.start) & (full <= e.end))
     rows: list[dict[str, Any]] = []
     lv = [float(x) for x in levels]
-    for pos in _origin_positions(full, horizon, origins, step):
-        train = series.iloc[:pos]
-        hist = np.where(shock[:pos], np.nan, train.to_numpy())
-        scale = seasonal_scale(hist)
-        origin = full[pos - 1]
-        for model in models:
-            kw: dict[str, Any] = {} if model == AUTO else {"candidates": [model]}
-            fc = forecast(train, horizon, levels=lv, events=ev, bounds=bounds, **kw)
-            if keep is not None:
-                keep[(model, origin)] = fc
-            fut = pd.period_range(origin + 1, periods=horizon, freq="M")
-            actual = series.reindex(fut).to_numpy()
-            in_shock = np.isin(fut, full[shock]) if shock.any() else np.zeros(horizon, bool)
-            for i in range(horizon):
-                a, f = float(actual[i]), float(fc["mean"].iloc[i])
-                row: dict[str, Any] = {
-                    "model": model,
-                    "origin": origin,
-                    "h": i + 1,
-                    "band": horizon_band(i + 1),
-                    "target": fut[i],
-                    "actual": a,
-                    "mean": f,
-                    "abs_error": abs(a - f),
-                    "scaled_error": abs(a - f) / scale if scale > 0 else np.nan,
-                    "smape_term": 0.0 if a == 0 and f == 0 else 200 * abs(a - f) / (abs(a) + abs(f)),
-                    "event": bool(in_shock[i]),
-                    "chosen": fc.attrs.get("model", model),
-                }
-                for level in lv:
-                    name = f"{level:g}"
-                    lo, hi = float(fc[f"lo_{name}"].iloc[i]), float(fc[f"hi_{name}"].iloc[i])
-                    row[f"lo_{name}"], row[f"hi_{name}"] = lo, hi
-                    row[f"in_{name}"] = bool(lo <= a <= hi) if np.isfinite(a) else np.nan
-                rows.append(row)
+    with reuse_fits():  # the origins' windows are nested: models fitted on one are not fitted again
+        for pos in _origin_positions(full, horizon, origins, step):
+            train = series.iloc[:pos]
+            hist = np.where(shock[:pos], np.nan, train.to_numpy())
+            scale = seasonal_scale(hist)
+            origin = full[pos - 1]
+            for model in models:
+                kw: dict[str, Any] = {} if model == AUTO else {"candidates": [model]}
+                fc = forecast(train, horizon, levels=lv, events=ev, bounds=bounds, **kw)
+                if keep is not None:
+                    keep[(model, origin)] = fc
+                fut = pd.period_range(origin + 1, periods=horizon, freq="M")
+                actual = series.reindex(fut).to_numpy()
+                in_shock = np.isin(fut, full[shock]) if shock.any() else np.zeros(horizon, bool)
+                for i in range(horizon):
+                    a, f = float(actual[i]), float(fc["mean"].iloc[i])
+                    row: dict[str, Any] = {
+                        "model": model,
+                        "origin": origin,
+                        "h": i + 1,
+                        "band": horizon_band(i + 1),
+                        "target": fut[i],
+                        "actual": a,
+                        "mean": f,
+                        "abs_error": abs(a - f),
+                        "scaled_error": abs(a - f) / scale if scale > 0 else np.nan,
+                        "smape_term": 0.0 if a == 0 and f == 0 else 200 * abs(a - f) / (abs(a) + abs(f)),
+                        "event": bool(in_shock[i]),
+                        "chosen": fc.attrs.get("model", model),
+                    }
+                    for level in lv:
+                        name = f"{level:g}"
+                        lo, hi = float(fc[f"lo_{name}"].iloc[i]), float(fc[f"hi_{name}"].iloc[i])
+                        row[f"lo_{name}"], row[f"hi_{name}"] = lo, hi
+                        row[f"in_{name}"] = bool(lo <= a <= hi) if np.isfinite(a) else np.nan
+                    rows.append(row)
     df = pd.DataFrame(rows)
     if df.empty:
         return df

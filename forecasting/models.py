@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from ._prep import SEASON
 
@@ -144,8 +143,15 @@ def sarima(d: ModelData, h: int, start: np.ndarray | None = None) -> Fit:
 
 
 def theta(d: ModelData, h: int, start: np.ndarray | None = None) -> Fit:
-    """statsmodels ThetaModel (seasonality tested and removed automatically); best-calibrated intervals."""
+    """statsmodels ThetaModel (seasonality tested and removed automatically); best-calibrated intervals.
+
+    The interval is statsmodels' own (``prediction_intervals``): an IMA(1,1) variance growth with the
+    innovation variance of an ARIMA(0,1,1) with drift on the series. That variance is estimated here with
+    the scale concentrated out of the likelihood (the same maximum, found ~2x faster: statsmodels' default
+    fit was half of Theta's time), warm-started on shorter windows from ``start``.
+    """
     from statsmodels.tsa.forecasting.theta import ThetaModel
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
 
     y = pd.Series(d.filled)
     with warnings.catch_warnings():
@@ -154,10 +160,11 @@ def theta(d: ModelData, h: int, start: np.ndarray | None = None) -> Fit:
         method = "auto" if np.all(y > 0) else "additive"
         res = ThetaModel(y, period=SEASON, method=method).fit()
         mean = np.asarray(res.forecast(h), float)
-        pi = res.prediction_intervals(h, alpha=0.2)
-    sd = (np.asarray(pi["upper"], float) - np.asarray(pi["lower"], float)) / (2 * norm.ppf(0.9))
+        ima = _fit_warm(SARIMAX(d.filled, order=(0, 1, 1), trend="c", concentrate_scale=True), start)
+    alpha = float(res.params["alpha"])
+    sd = np.sqrt((1 + np.arange(h) * (1 + (alpha - 1) ** 2)) * float(ima.scale))
     # ThetaModel exposes no in-sample residuals; NaN tells callers to use another member's.
-    return Fit(mean, sd, np.full(len(d.filled), np.nan))
+    return Fit(mean, sd, np.full(len(d.filled), np.nan), np.asarray(ima.params, float))
 
 
 WARM = ("ets", "sarima", "theta")
