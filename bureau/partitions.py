@@ -32,7 +32,9 @@ MONTHLY: dict[str, str] = {
     "training_record": "completed_on",
 }
 SHARDS = 4
-# Distributed by district (Citus ``create_distributed_table(t, 'district_code')``).
+# Distributed by district (Citus ``create_distributed_table(t, 'district_code')``): the tables that grow with the
+# data. They are only ever joined to each other on district_code (or aggregated first), which Citus pushes down
+# to the node holding the district.
 DISTRIBUTED = (
     "person",
     "employment_event",
@@ -40,20 +42,21 @@ DISTRIBUTED = (
     "training_record",
     "startup_loan",
     "subsidy_payment",
-    "target",
-    "area_year",
-    "agg_monthly",
-    "reported_monthly",
-    "zero_employment_household",
     "survey_response",
-    "fund_allocation",
-    "guarantee_fund",
+    "agg_monthly",
 )
-# Whole on every node (Citus ``create_reference_table``): small, joined from everywhere, crossing districts.
+# Whole on every node (Citus ``create_reference_table``): small, joined from everywhere on other keys
+# (area_code, indicator), or crossing districts (coverage of a point near a district boundary).
 REFERENCE = (
     "area",
     "indicator",
     "calendar_month",
+    "target",
+    "area_year",
+    "reported_monthly",
+    "fund_allocation",
+    "guarantee_fund",
+    "zero_employment_household",
     "population_cell",
     "service_point",
     "road_node",

@@ -129,7 +129,7 @@ def test_district_shards_keep_a_district_together_across_tables(pg_sharded_demo_
         assert all(partitions.layout(conn, n) == "hash" for n in partitions.DISTRIBUTED)
         assert not any(partitions.layout(conn, n) for n in partitions.REFERENCE)
         placement: dict[str, set[int]] = {}
-        for name in ("employment_event", "agg_monthly", "target", "person"):
+        for name in ("employment_event", "agg_monthly", "startup_loan", "person"):
             for shard in range(partitions.SHARDS):
                 codes = conn.execute(
                     text(f"SELECT DISTINCT district_code FROM {name}_shard{shard}")
