@@ -90,10 +90,19 @@ def main() -> None:
             print("building the large demo city", flush=True)
             print(json.dumps(build(url, args.until), indent=1), flush=True)
         import bench_pages
+        import explain_queries
 
+        print("main queries (first call, seconds):", flush=True)
+        engine = make_engine(url)
+        for name, fn in explain_queries.calls(2026, 9).items():
+            started = time.perf_counter()
+            fn(engine)
+            print(f"  {name:<34} {time.perf_counter() - started:6.3f}", flush=True)
         print("pages (AppTest, server side):", flush=True)
         for row in bench_pages.measure(url, args.repeat):
             print(json.dumps(row), flush=True)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+        print(f"peak memory of this process: {peak:.2f} GiB", flush=True)
     finally:
         if cluster is not None and not args.keep:
             cluster.remove()
