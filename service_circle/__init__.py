@@ -16,6 +16,7 @@ from .geo import (
 )
 from .incremental import CoverageModel
 from .network import RoadNetwork, network_coverage, roads_from_geojson, synthetic_road_grid
+from .periods import covered_by_period
 from .siting import site_new_points
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "LocalProjection",
     "RoadNetwork",
     "coverage",
+    "covered_by_period",
     "gcj02_to_wgs84",
     "geodesic_m",
     "haversine_m",
