@@ -48,16 +48,25 @@ def calls(year: int, month: int) -> dict[str, Callable[[Engine], Any]]:
     }
 
 
+def _index_names(node: dict[str, Any]) -> list[str]:
+    """Indexes a bitmap scan combines (its Bitmap Index Scan children, through BitmapAnd/Or)."""
+    names = [node["Index Name"]] if "Index Name" in node else []
+    for child in node.get("Plans", []):
+        names += _index_names(child)
+    return names
+
+
 def _scans(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
     if "Relation Name" in node:
         yield {
             "table": node["Relation Name"],
             "scan": node["Node Type"],
-            "index": node.get("Index Name"),
+            "index": "+".join(_index_names(node)) or None,
             "rows": node.get("Actual Rows", 0) * node.get("Actual Loops", 1),
         }
     for child in node.get("Plans", []):
-        yield from _scans(child)
+        if child.get("Node Type") not in ("Bitmap Index Scan", "BitmapAnd", "BitmapOr"):  # named above
+            yield from _scans(child)
 
 
 def explain(engine: Engine, name: str, fn: Callable[[Engine], Any]) -> list[dict[str, Any]]:
