@@ -343,30 +343,48 @@ def test_the_importer_refreshes_incrementally(backend: str, request: pytest.Fixt
         assert report.exit_code == 0, [p.message("en") for p in report.problems]
         return report
 
+    def same_as_full() -> None:
+        with engine.connect() as conn:
+            tx = conn.begin()
+            assert_same_as_full(conn)
+            tx.rollback()
+
+    def last_note() -> str | None:
+        with engine.connect() as conn:
+            d = s.data_load
+            return conn.execute(
+                select(d.c.note).where(d.c.kind == "refresh").order_by(d.c.load_id.desc()).limit(1)
+            ).scalar()
+
     first = load([(n, (DATA / n).read_bytes()) for n in BASE])
     assert first.refresh_scope == refresh.Scope()  # areas changed: everything
-    # a correction: spell 1 (420102001, registered 2025-11) ended in December, not 2026-01-20; a February event
-    fix = load([
-        ("spells.csv", (SPELLS + "1,102,420102001,2025-11-02,2025-12-28,0\n").encode()),
-        ("events.csv", (EVENTS + "9,109,420102002,2026-02-11,urban_new,other,enterprise\n").encode()),
-    ])  # fmt: skip
-    assert fix.refresh_scope == refresh.Scope(date(2025, 12, 1), ("420102",))
-    assert fix.refreshed_rows
+    # a correction: spell 1 (420102001) ended on 2026-02-25, not 2026-01-20: from the OLD end's month, January
+    fix = load([("spells.csv", (SPELLS + "1,102,420102001,2025-11-02,2026-02-25,0\n").encode())])
+    assert fix.refresh_scope == refresh.Scope(date(2026, 1, 1), ("420102",))
+    assert fix.refreshed_rows and last_note() == "incremental: since 2026-01; districts 420102"
+    same_as_full()
+    # event 1 (2026-01-05) moved from a street of 420102 to one of 420103: both districts, from January
+    moved = load(
+        [("events.csv", (EVENTS + "1,101,420103001,2026-01-05,urban_new,graduate,enterprise\n").encode())]
+    )
+    assert moved.refresh_scope == refresh.Scope(date(2026, 1, 1), ("420102", "420103"))
+    same_as_full()
     with engine.connect() as conn:
-        note = conn.execute(select(s.data_load.c.note).where(s.data_load.c.kind == "refresh")
-                            .order_by(s.data_load.c.load_id.desc()).limit(1)).scalar()  # fmt: skip
-        changes = conn.execute(select(s.data_change.c.previous_json)).scalars().all()
-    assert note == "incremental: since 2025-12; districts 420102"
-    assert [json.loads(c) for c in changes] == [{"ended_on": "2026-01-20"}]
+        changes = conn.execute(
+            select(s.data_change.c.previous_json).order_by(s.data_change.c.change_id)
+        ).scalars()
+        assert [json.loads(c) for c in changes] == [
+            {"ended_on": "2026-01-20"},
+            {"district_code": "420102", "street_code": "420102001"},
+        ]
     # a new month in 420103: the cut-off moves, every district gets the month's stock
     new = load(
         [("events.csv", (EVENTS + "10,110,420103001,2026-04-02,urban_new,graduate,flexible\n").encode())]
     )
     assert new.cut_off == date(2026, 4, 30)
     assert new.refresh_scope == refresh.Scope(date(2026, 4, 1), None)
+    a = s.agg_monthly
     with engine.connect() as conn:
-        tx = conn.begin()
-        a = s.agg_monthly
         stock = dict(
             conn.execute(
                 select(a.c.year * 100 + a.c.month, a.c.value).where(
@@ -374,8 +392,7 @@ def test_the_importer_refreshes_incrementally(backend: str, request: pytest.Fixt
                 )
             ).all()
         )
-        # 420102: spell 1 from 2025-11-02 to 2025-12-28, spell 2 from 2025-12-15 to 2026-02-03
-        assert stock == {202511: 1, 202512: 1, 202601: 1, 202602: 0, 202603: 0, 202604: 0}
-        assert_same_as_full(conn)
-        tx.rollback()
+    # 420102: spell 1 from 2025-11-02 to 2026-02-25, spell 2 from 2025-12-15 to 2026-02-03
+    assert stock == {202511: 1, 202512: 2, 202601: 2, 202602: 0, 202603: 0, 202604: 0}
+    same_as_full()
     engine.dispose()
