@@ -15,6 +15,7 @@ from bureau.importing.datum import GCJ02, WGS84
 from bureau.importing.load import ImportReport, import_uploads
 from bureau.importing.templates import BY_NAME, ENTITIES, write_template
 from i18n import fmt_date
+from privacy import PERSON_LEVEL_TABLES
 from queries import meta
 from ui.auth import current_user, record
 from ui.common import Ctx, download_csv, engine, headed, lang, query, run_page
@@ -54,6 +55,8 @@ def _history(ctx: Ctx) -> None:
     st.subheader(ctx.t("import_history"))
     st.caption(ctx.t("import_history_caption", cut_off=fmt_date(ctx.status.cut_off, ctx.lang)))
     changes = query(history.replacements)
+    if ctx.user.role != "admin":  # replaced person-level rows are for the administrator checking an import
+        changes = changes[~changes["table_name"].isin(PERSON_LEVEL_TABLES)]
     if changes.empty:
         st.info(ctx.t("import_no_changes"), icon=":material/history:")
         return

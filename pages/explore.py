@@ -15,7 +15,7 @@ import streamlit as st
 from i18n import t
 from queries import explore, meta
 from ui import charts_overview as charts
-from ui.common import Ctx, download_csv, lang, query, run_page, url_widget
+from ui.common import Ctx, district_choices, download_csv, lang, query, run_page, url_widget
 
 DEFAULT_MEASURE = "urban_new_employment"
 
@@ -109,7 +109,7 @@ def filters(ctx: Ctx) -> dict[str, Any]:
     chosen = url_multiselect(
         low[3],
         ctx.t("explore_districts"),
-        list(d_names),
+        district_choices(ctx, list(d_names), allow_all=False),
         "districts",
         format_func=lambda c: d_names.get(c, c),
         placeholder=ctx.t("all_districts"),

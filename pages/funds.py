@@ -31,7 +31,7 @@ from scoring import (
 )
 from scoring.allocation import pot_to_fen, water_fill
 from ui import charts_funds as charts
-from ui.common import Ctx, download_csv, query, run_page, url_widget
+from ui.common import Ctx, district_choices, download_csv, query, run_page, url_widget
 
 RUNS = 1000
 DEFAULT_SCHEME = "grading_100"
@@ -89,7 +89,7 @@ def filters(ctx: Ctx) -> dict[str, Any] | None:
     district = url_widget(
         cols[3].selectbox,
         ctx.t("funds_highlight"),
-        ["", *d_names],
+        district_choices(ctx, list(d_names)),
         "district",
         format_func=lambda c: d_names.get(c, ctx.t("funds_no_highlight")),
     )

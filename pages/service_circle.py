@@ -423,6 +423,8 @@ def _deck(
     shown = cells[mask].assign(lon=lambda f: f["lon_gcj"], lat=lambda f: f["lat_gcj"])
     rows, size = charts_circle.map_cells(shown, res[mask], cls[mask], labels, cell_m=CELL_M)
     districts = query(meta.boundaries, "district")
+    if src[1]:  # a district planner's map: their own district only, not its neighbours' names
+        districts = districts[districts["area_code"] == src[1]]
     districts = districts.assign(tip=districts[name_col])
     streets = query(meta.boundaries, "street", district) if district else districts.iloc[0:0]
     streets = streets.assign(tip="")

@@ -200,8 +200,11 @@ def heat_and_map(ctx: Ctx, f: dict, table: pd.DataFrame) -> None:
         completion=[fmt_pct(c) for c in row["completion_rate"]],
         status_text=row["status"].map(lambda s: ctx.t("status_" + s)),
     )
+    bounds = query(meta.boundaries, "district")
+    if not ctx.user.city_wide:  # a planner's map holds their own district only, not its neighbours' names
+        bounds = bounds[bounds["area_code"] == ctx.user.district_code]
     deck = charts.status_map(
-        query(meta.boundaries, "district"),
+        bounds,
         status,
         "<b>{name}</b><br/>{status_text} · {completion}",
         tile_url=settings().tile_url,
@@ -352,7 +355,7 @@ def data_checks(ctx: Ctx, f: dict) -> None:
     missing = query(checks.missing_reports, year, month)
     late = query(checks.late_reports, year, month)
     mismatched = query(checks.unreconciled, year, month)
-    flagged = checks.outliers(query(checks.monthly_series))
+    flagged = query(checks.outlier_months)
     flagged = flagged[(flagged["year"] == year) | ((flagged["year"] == year - 1) & (flagged["month"] == 12))]
     items = []
     for r in missing.itertuples():

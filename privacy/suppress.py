@@ -1,46 +1,202 @@
-"""Primary and secondary suppression of small counts in aggregate tables.
+"""Primary and secondary suppression of small counts in aggregate tables (docs/privacy.md).
 
-Primary: a row whose person count is below k has its sensitive values blanked. Secondary: when a group of rows
-that add up to a shown total has exactly one blanked row, the next smallest row of the group is blanked too, so
-the hidden figure cannot be recovered by subtracting the others from the total (or two filtered views).
+Primary: a row whose person count is 1 … k−1 has its sensitive values blanked (a zero reveals nobody and is
+shown). Year-to-date: a figure summed from January to a month is shown only at the end of a *block* of months
+that adds at least k persons (or none), so two months' figures never differ by a small count. Filtered totals:
+a total over some districts is hidden when a district it leaves in or out has a small count, so "all" minus
+"all but one" reveals nothing. Secondary: within every group of rows that add up to a total shown elsewhere
+(``groups``, and along each of the table's ``dims``), a group never has exactly one hidden row; the next
+smallest row is hidden too, repeated until no group has exactly one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 MIN_K = 5  # never below this, whatever the configuration says
+#: Tables with one row per person or per person's event: never shown or exported row by row, except to an
+#: administrator checking an import.
+PERSON_LEVEL_TABLES = (
+    "person",
+    "employment_event",
+    "unemployment_spell",
+    "training_record",
+    "startup_loan",
+    "subsidy_payment",
+    "survey_response",
+)
+
+
+def effective_k(k: int) -> int:
+    """The threshold actually applied: the configured ``k``, never below :data:`MIN_K`."""
+    return max(int(k), MIN_K)
+
+
+def small(persons: Iterable[float], k: int) -> np.ndarray:
+    """True where a count is small enough to identify someone: 1 … k−1 persons (NaN: not a count)."""
+    p = pd.to_numeric(pd.Series(list(persons), dtype=object), errors="coerce").to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        return (p > 0) & (p < effective_k(k))
+
+
+def block_ends(months: Sequence[float], k: int) -> list[bool]:
+    """For each month of a year-to-date series (persons added in that month), whether the running total to it
+    may be shown: blocks of consecutive months are closed as soon as they add ``k`` persons; a month that ends a
+    block (or adds nobody to a closed one) is releasable. Any two releasable totals differ by 0 or ≥ k persons."""
+    k = effective_k(k)
+    run, out = 0.0, []
+    for p in months:
+        run += 0.0 if p is None or p != p else float(p)
+        if run >= k:
+            run = 0.0
+        out.append(run == 0.0)
+    return out
+
+
+def ytd_releasable(months: object, k: int) -> bool:
+    """Whether a year-to-date figure built from ``months`` (persons per month, January first) may be shown.
+    ``None``/NaN (not a sum over months: stocks, rates, flags) is always releasable."""
+    if months is None or isinstance(months, float):
+        return True
+    seq = list(months)  # type: ignore[call-overload]
+    return block_ends(seq, k)[-1] if seq else True
+
+
+def _secondary(
+    hidden: np.ndarray,
+    persons: np.ndarray,
+    groupings: list[np.ndarray],
+    nested: list[np.ndarray] = (),  # type: ignore[assignment]
+) -> np.ndarray:
+    """Hide the smallest other row of every group with exactly one hidden row, until no such group is left.
+
+    A row alone in a ``nested`` group (a month that is the only one of its quarter in the table) equals a total
+    shown at a coarser grain, so hiding it protects nothing: it is chosen only when there is no other candidate.
+    """
+    hidden = hidden.copy()
+    alone = np.zeros(len(hidden), bool)
+    for codes in nested:
+        _, inverse, sizes = np.unique(codes, return_inverse=True, return_counts=True)
+        alone |= sizes[inverse] == 1
+    # the smallest row that stands for somebody (a hidden zero protects little: zeros are easy to guess)
+    order_key = np.where(np.isnan(persons), np.inf, np.where(persons == 0, 1e300, persons))
+    changed = True
+    while changed:
+        changed = False
+        for codes in groupings:
+            for g in np.unique(codes):
+                idx = np.flatnonzero(codes == g)
+                if len(idx) > 1 and hidden[idx].sum() == 1:
+                    candidates = idx[~hidden[idx] & ~alone[idx]]
+                    if not candidates.size:
+                        candidates = idx[~hidden[idx]]
+                    hidden[candidates[np.argmin(order_key[candidates])]] = True
+                    changed = True
+    return hidden
+
+
+def _quarter_of(label: str) -> str:
+    """The quarter of a period label: ``2026-07`` → ``2026-Q3``; other labels are their own quarter."""
+    if len(label) == 7 and label[4] == "-" and label[5:].isdigit():
+        return f"{label[:4]}-Q{(int(label[5:]) + 2) // 3}"
+    return label
+
+
+def _codes(frame: pd.DataFrame, keys: Sequence[str]) -> np.ndarray:
+    if not keys:
+        return np.zeros(len(frame), dtype=int)
+    return frame.groupby(list(keys), sort=False, dropna=False).ngroup().to_numpy()
 
 
 def suppress(
-    frame: pd.DataFrame, k: int, values: Sequence[str], count: str = "persons", groups: Sequence[str] = ()
+    frame: pd.DataFrame,
+    k: int,
+    values: Sequence[str],
+    count: str = "persons",
+    groups: Sequence[str] = (),
+    dims: Sequence[str] = (),
+    ytd: str | None = None,
+    monthly: Sequence[str] = (),
+    parts: str | None = None,
+    counts: dict[str, str] | None = None,
 ) -> pd.DataFrame:
-    """A copy of ``frame`` with ``values`` set to NaN where fewer than ``k`` persons stand behind a row.
+    """A copy of ``frame`` with ``values`` set to NaN where they could reveal fewer than ``k`` persons.
 
-    ``count`` names the column with the number of persons behind each row (rows with NaN counts are left
-    alone: they are not person counts). ``groups`` are the columns whose rows add up to a total shown
-    elsewhere (secondary suppression within each group). Adds a boolean ``suppressed`` column.
+    ``count`` names the column with the number of persons behind each row (NaN: not a person count, left
+    alone). ``groups``: the columns whose rows add up to a total shown elsewhere (one secondary-suppression
+    group per combination). ``dims``: the table's dimensions; rows that differ in only one dimension add up to
+    a total shown elsewhere, so secondary suppression runs along each dimension present. ``ytd``: a column with
+    the persons of each month January … this row's month (a tuple; None for figures that are not sums over
+    months): the row is hidden unless its month ends a block (:func:`block_ends`). ``monthly``: columns holding
+    the month's own value in a year-to-date series, hidden unless both this month and the one before end a
+    block. ``parts``: a column with the smallest non-zero count among the districts a filtered total leaves in
+    or out (NaN when unfiltered); the row is hidden when that is small. ``counts``: value column → its own
+    count column, for tables whose columns rest on different persons (each column is suppressed on its own,
+    with the same secondary rule). Adds a boolean ``suppressed`` column (any value of the row hidden).
     """
-    k = max(int(k), MIN_K)
+    k = effective_k(k)
     out = frame.copy()
+    if counts:
+        any_hidden = np.zeros(len(out), bool)
+        for col, cnt in counts.items():
+            if col in out.columns and cnt in out.columns and not out.empty:
+                one = suppress(out, k, (col,), cnt, groups, dims)
+                out[col] = one[col]
+                any_hidden |= one["suppressed"].to_numpy(bool)
+        out["suppressed"] = any_hidden
+        return out
     if out.empty or count not in out.columns:
         out["suppressed"] = False
         return out
-    persons = pd.to_numeric(out[count], errors="coerce")
-    hidden = (persons < k).fillna(False).to_numpy()
-    keys = [g for g in groups if g in out.columns]
-    grouped = out.groupby(keys, sort=False).indices.values() if keys else [np.arange(len(out))]
-    for idx in grouped:
-        idx = np.asarray(idx)
-        if len(idx) > 1 and hidden[idx].sum() == 1:
-            candidates = idx[~hidden[idx]]
-            if candidates.size:
-                hidden[candidates[np.argmin(persons.to_numpy()[candidates])]] = True
-    cols = [c for c in values if c in out.columns]
-    for c in cols:
+    persons = pd.to_numeric(out[count], errors="coerce").to_numpy(float)
+    hidden = small(persons, k)
+    step_hidden = np.zeros(len(out), bool)
+    if ytd is not None and ytd in out.columns:
+        series = list(out[ytd])
+        releasable = np.array([ytd_releasable(m, k) for m in series], bool)
+        previous = np.array(
+            [ytd_releasable(None if m is None or isinstance(m, float) else list(m)[:-1], k) for m in series],
+            bool,
+        )
+        hidden |= ~releasable
+        step_hidden = ~previous
+    if parts is not None and parts in out.columns:
+        hidden |= small(out[parts], k)
+    groupings: list[np.ndarray] = []
+    nested: list[np.ndarray] = []
+    present = [d for d in dims if d in out.columns]
+    if groups or not present:
+        groupings.append(_codes(out, [g for g in groups if g in out.columns]))
+    fixed = [g for g in groups if g in out.columns]
+    for d in present:
+        others = [*fixed, *[o for o in present if o != d]]
+        groupings.append(_codes(out, others))
+        if d == "period":  # months add up to quarters and years, quarters to years: shown in other views
+            label = out["period"].astype(str)
+            spans = pd.DataFrame(
+                {"_year": label.str[:4], "_quarter": label.map(_quarter_of)}, index=out.index
+            )
+            both = pd.concat([out[others], spans], axis=1)
+            nested += [_codes(both, [*others, "_year"]), _codes(both, [*others, "_quarter"])]
+            groupings += nested[-2:]
+    hidden = _secondary(hidden, persons, groupings, nested)
+    for c in [c for c in values if c in out.columns]:
         out[c] = out[c].astype(float).where(~hidden)
+    for c in [c for c in monthly if c in out.columns]:
+        out[c] = out[c].astype(float).where(~(hidden | step_hidden))
     out["suppressed"] = hidden
     return out
+
+
+def protect(frame: Any, k: int, rule: dict[str, Any] | None) -> Any:
+    """``frame`` suppressed by a query's ``sensitive`` rule, without the helper columns the rule reads
+    (year-to-date months, filtered-total parts); anything that is not a DataFrame, or has no rule, as it is."""
+    if not rule or not isinstance(frame, pd.DataFrame):
+        return frame
+    out = suppress(frame, k, **rule)
+    helpers = [c for c in (rule.get("ytd"), rule.get("parts")) if c and c in out.columns]
+    return out.drop(columns=helpers)

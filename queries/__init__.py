@@ -22,19 +22,62 @@ def reference_data(fn: F) -> F:
 
 
 def sensitive(
-    values: tuple[str, ...], count: str = "persons", groups: tuple[str, ...] = ()
+    values: tuple[str, ...],
+    count: str = "persons",
+    groups: tuple[str, ...] = (),
+    dims: tuple[str, ...] = (),
+    ytd: str | None = None,
+    monthly: tuple[str, ...] = (),
+    parts: str | None = None,
+    counts: dict[str, str] | None = None,
 ) -> Callable[[F], F]:
-    """Mark a query whose ``values`` count persons (``count`` says how many stand behind each row).
+    """Mark a query whose ``values`` count persons or rest on them (``count`` says how many stand behind each row).
 
-    The UI's query runner blanks rows with fewer than k persons, with secondary suppression within ``groups``
-    (the rows that add up to a total shown elsewhere); see ``privacy.suppress``.
+    Every caller (the UI's query runner, the meeting pack, exports) blanks rows that could reveal fewer than k
+    persons, with secondary suppression within ``groups`` and along ``dims``, the year-to-date rule for ``ytd``
+    and ``monthly``, the filtered-total rule for ``parts``, and ``counts`` for a table whose columns rest on
+    different persons (value column → its count column); see ``privacy.suppress``.
     """
 
     def mark(fn: F) -> F:
-        fn.sensitive = {"values": values, "count": count, "groups": groups}  # type: ignore[attr-defined]
+        fn.sensitive = {  # type: ignore[attr-defined]
+            "values": values,
+            "count": count,
+            "groups": groups,
+            "dims": dims,
+            "ytd": ytd,
+            "monthly": monthly,
+            "parts": parts,
+            **({"counts": counts} if counts else {}),
+        }
         return fn
 
     return mark
+
+
+def non_person(reason: str) -> Callable[[F], F]:
+    """Mark a query whose figures are not counts of persons (money, targets, facilities, model output, modelled
+    population estimates) and say why; it is still filtered by district for a planner."""
+
+    def mark(fn: F) -> F:
+        fn.non_person = reason  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def classification(fn: Callable[..., Any]) -> str | None:
+    """``"sensitive"``, ``"reference"``, ``"non_person"`` or None (unclassified: a test fails on it)."""
+    found = [
+        name
+        for name, attr in (
+            ("sensitive", "sensitive"),
+            ("reference", "reference_data"),
+            ("non_person", "non_person"),
+        )
+        if getattr(fn, attr, None)
+    ]
+    return found[0] if len(found) == 1 else None
 
 
 def frame(conn: Connection, stmt: Any) -> pd.DataFrame:

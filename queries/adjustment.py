@@ -8,15 +8,16 @@ import pandas as pd
 from sqlalchemy import Engine, and_, func, select
 
 from bureau import schema as s
-from queries import frame
+from queries import frame, sensitive
 
 
+@sensitive(values=("ytd", "full", "completion", "completion_full", "last_year_completion"), groups=("year",))
 def adjustment_panel(
     engine: Engine, month: int, indicator_code: str = "urban_new_employment"
 ) -> pd.DataFrame:
     """One row per district and year: ``area_code, zone, year, completion`` (cumulative to ``month`` ÷ target),
     ``completion_full`` (whole year), ``log_labour_force, unemployment_rate_pct`` (at ``month``),
-    ``tertiary_share_pct, last_year_completion``."""
+    ``tertiary_share_pct, last_year_completion``, ``persons`` (behind the year-to-date figure)."""
     a, tg, ay, ar = s.agg_monthly, s.target, s.area_year, s.area
     ytd = (
         select(
@@ -25,6 +26,7 @@ def adjustment_panel(
             func.sum(a.c.value).filter(a.c.month <= month).label("ytd"),
             func.sum(a.c.value).label("full"),
             func.count(a.c.month.distinct()).label("months"),
+            func.sum(a.c.persons).filter(a.c.month <= month).label("persons"),
         )
         .where(a.c.level == "district", a.c.indicator_code == indicator_code, a.c.group_code == "all")
         .group_by(a.c.area_code, a.c.year)
@@ -38,6 +40,7 @@ def adjustment_panel(
             ytd.c.ytd,
             ytd.c.full,
             ytd.c.months,
+            ytd.c.persons,
             tg.c.target_value.label("target"),
             ay.c.labour_force,
             ay.c.tertiary_share_pct,

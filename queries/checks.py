@@ -8,13 +8,14 @@ import pandas as pd
 from sqlalchemy import Engine, and_, func, select
 
 from bureau import schema as s
-from queries import frame
+from queries import frame, non_person, sensitive
 
 LATE_AFTER_DAYS = 10
 RECONCILE_TOLERANCE = 0.02  # relative difference above which a report does not reconcile
 OUTLIER_Z = 3.5
 
 
+@non_person("which district-months have no report: no figures")
 def missing_reports(
     engine: Engine,
     year: int,
@@ -45,6 +46,7 @@ def missing_reports(
         return frame(conn, stmt)
 
 
+@non_person("report dates")
 def late_reports(engine: Engine, year: int, month: int, district_code: str | None = None) -> pd.DataFrame:
     """Reports that arrived more than LATE_AFTER_DAYS after the month ended: ``area_code, month, days_late``."""
     rep, cal = s.reported_monthly, s.calendar_month
@@ -70,6 +72,7 @@ def late_reports(engine: Engine, year: int, month: int, district_code: str | Non
     return out.assign(days_late=days)[days > LATE_AFTER_DAYS].reset_index(drop=True)
 
 
+@sensitive(values=("reported", "records"))
 def unreconciled(engine: Engine, year: int, month: int, district_code: str | None = None) -> pd.DataFrame:
     """Reported district figures that differ from the person-level aggregates by more than 2 % (and 3 persons)."""
     rep, a = s.reported_monthly, s.agg_monthly
@@ -81,6 +84,7 @@ def unreconciled(engine: Engine, year: int, month: int, district_code: str | Non
             rep.c.indicator_code,
             rep.c.value.label("reported"),
             a.c.value.label("records"),
+            a.c.persons,
         )
         .join(
             a,
@@ -102,12 +106,13 @@ def unreconciled(engine: Engine, year: int, month: int, district_code: str | Non
     return out[rel > RECONCILE_TOLERANCE].reset_index(drop=True)
 
 
+@sensitive(values=("value",), groups=("year", "month"))
 def monthly_series(
     engine: Engine, indicator_code: str = "urban_new_employment", district_code: str | None = None
 ) -> pd.DataFrame:
-    """Monthly district values of one indicator over all years: ``area_code, year, month, value``."""
+    """Monthly district values of one indicator over all years: ``area_code, year, month, value, persons``."""
     a = s.agg_monthly
-    stmt = select(a.c.area_code, a.c.year, a.c.month, a.c.value).where(
+    stmt = select(a.c.area_code, a.c.year, a.c.month, a.c.value, a.c.persons).where(
         a.c.level == "district", a.c.indicator_code == indicator_code, a.c.group_code == "all"
     )
     if district_code is not None:
@@ -124,7 +129,7 @@ def outliers(
     Pure computation on :func:`monthly_series` output; returns the flagged rows with ``expected`` and ``z``.
     """
     rows = []
-    calm = series[~series["year"].isin(shock_years)]
+    calm = series[~series["year"].isin(shock_years) & series["value"].notna()]  # suppressed months: unknown
     for (area, month), grp in calm.groupby(["area_code", "month"]):
         if len(grp) < 4:
             continue
@@ -147,3 +152,22 @@ def outliers(
                     }
                 )
     return pd.DataFrame(rows, columns=["area_code", "year", "month", "value", "expected", "z"])
+
+
+@sensitive(
+    values=("value", "expected", "z"), counts={"value": "persons", "z": "persons", "expected": "expected"}
+)
+def outlier_months(
+    engine: Engine,
+    indicator_code: str = "urban_new_employment",
+    shock_years: tuple[int, ...] = (2020,),
+    district_code: str | None = None,
+) -> pd.DataFrame:
+    """:func:`outliers` of :func:`monthly_series`, found on the full figures: the flag is shown even where the
+    month's count is too small to show (then ``value`` is hidden). Columns ``area_code, year, month, value,
+    expected, z, persons``."""
+    series = monthly_series(engine, indicator_code, district_code)
+    found = outliers(series, shock_years)
+    persons = series.set_index(["area_code", "year", "month"])["persons"]
+    keys = pd.MultiIndex.from_frame(found[["area_code", "year", "month"]])
+    return found.assign(persons=persons.reindex(keys).to_numpy(float))

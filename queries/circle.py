@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, case, func, literal, or_, select, union_all
 
 from bureau import schema as s
-from queries import frame
+from queries import frame, non_person, reference_data
 
 CELL_COLUMNS = [
     "cell_id",
@@ -42,6 +42,7 @@ POINT_COLUMNS = [
 ]
 
 
+@non_person("modelled resident estimates per 250 m cell (census-style, no bureau record): docs/privacy.md")
 def cells(engine: Engine, district_code: str | None = None) -> pd.DataFrame:
     """Population cells (about 250 m), optionally of one district, ordered by ``cell_id``.
 
@@ -65,6 +66,7 @@ def _open_at(as_of: date):  # type: ignore[no-untyped-def]
     return and_(p.c.opened_on <= as_of, or_(p.c.closed_on.is_(None), p.c.closed_on > as_of))
 
 
+@non_person("facilities: service points, their places and capacities")
 def service_points(
     engine: Engine, as_of: date | None = None, district_code: str | None = None
 ) -> pd.DataFrame:
@@ -85,6 +87,7 @@ def service_points(
         return frame(conn, stmt.order_by(p.c.point_id))
 
 
+@non_person("facilities: service points open per level and day")
 def stations_open(engine: Engine, days: tuple[date, ...], district_code: str | None = None) -> pd.DataFrame:
     """How many service points were open on each of ``days``, per level (optionally in one district), counted in
     the database.
@@ -109,6 +112,7 @@ def stations_open(engine: Engine, days: tuple[date, ...], district_code: str | N
     return out
 
 
+@non_person("sums of modelled resident estimates per district or street")
 def population_by_area(
     engine: Engine, level: str = "district", district_code: str | None = None
 ) -> pd.DataFrame:
@@ -136,6 +140,7 @@ def population_by_area(
     return out
 
 
+@reference_data
 def road_size(engine: Engine, district_code: str | None = None) -> dict[str, int]:
     """Rows in the road tables: ``{"nodes": n, "edges": m}`` (both 0 when no network is loaded).
 
@@ -148,6 +153,7 @@ def road_size(engine: Engine, district_code: str | None = None) -> dict[str, int
     return {"nodes": int(nodes), "edges": int(edges)}
 
 
+@reference_data
 def road_network(engine: Engine, district_code: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The road graph: ``nodes`` (``node, lon, lat``: degrees in the boundaries' datum, GCJ-02 in the demo)
     and ``edges`` (``u, v`` node ids, ``length_m`` metres along the road)."""

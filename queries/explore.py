@@ -121,7 +121,7 @@ def _label_periods(out: pd.DataFrame, grain: str) -> pd.DataFrame:
     return out
 
 
-@sensitive(values=("value",))
+@sensitive(values=("value",), dims=DIMENSIONS, parts="parts_persons")
 def explore(
     engine: Engine,
     measure: str,
@@ -146,7 +146,10 @@ def explore(
     the module docstring for how flows, stocks, rates and flags are aggregated. ``persons`` is the number of
     persons behind the cell for small-count suppression (the rows' ``persons`` added the same way as the value:
     over months for flows, at period end otherwise; an upper bound for flows, since a person may count in two
-    months); NaN for ``service_points``, which are not about persons.
+    months); NaN for ``service_points``, which are not about persons. ``parts_persons``: for a total over a
+    chosen subset of districts (``districts`` without the ``area`` dimension), the smallest non-zero count of any
+    district in that cell, chosen or not (so that "all" minus "all but one" cannot reveal a small district);
+    present only then.
 
     Raises ``ValueError`` for an unknown measure, dimension, grain or level, or a dimension that does not apply.
     """
@@ -161,10 +164,22 @@ def explore(
         else:
             stmt = _series(measure, kind, dims, grain, years, districts, level)
         out = frame(conn, stmt)
+        subset = bool(districts) and district_code is None and "area" not in dims
+        if subset and measure != SERVICE_POINTS and kind in ("flow", "stock"):
+            sub = _label_periods(
+                frame(conn, _series(measure, kind, [*dims, "district"], grain, years, None, level)), grain
+            )
+        else:
+            sub = None
     out = _label_periods(out, grain)
     out["value"] = out["value"].astype(float)
     out["persons"] = out["persons"].astype(float) if "persons" in out.columns else float("nan")
     keep = [*dims, "value", "persons"]
+    if sub is not None and not sub.empty:
+        positive = sub.assign(persons=sub["persons"].astype(float).where(sub["persons"].astype(float) > 0))
+        smallest = positive.groupby(dims, dropna=False)["persons"].min().rename("parts_persons").reset_index()
+        out = out.merge(smallest, on=dims, how="left")
+        keep.append("parts_persons")
     return out[keep].sort_values(dims, na_position="last").reset_index(drop=True)
 
 
@@ -199,6 +214,8 @@ def _series(
             cols.append(a.c.area_code.label("area"))
         elif d == "group":
             cols.append(a.c.group_code.label("group"))
+        elif d == "district":  # internal: per-district parts of a filtered total
+            cols.append(a.c.district_code.label("district"))
         else:
             cols.extend(period)
     if kind == "flow":

@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, select
 
 from bureau import schema as s
-from queries import frame, reference_data
+from queries import frame, non_person, reference_data, sensitive
 
 REGISTERED = "registered_unemployed"  # stock, persons
 RATE = "registered_unemployment_rate"  # percent, read against the control line
@@ -22,6 +22,7 @@ COUNT_SERIES = (REGISTERED, NEW_EMPLOYMENT)  # the districts add up to the city
 LEVELS = ("city", "district")
 
 
+@sensitive(values=("value",), groups=("indicator_code", "level", "year", "month"))
 def series_history(
     engine: Engine,
     indicators: tuple[str, ...] = SERIES,
@@ -31,6 +32,7 @@ def series_history(
     """Monthly values of the forecast series for the city and its districts (group "all"), long format.
 
     Columns ``indicator_code, area_code, level, district_code, year, month, value`` (persons or percent),
+    ``persons`` (behind the value: the registered unemployed for the rate),
     ordered by indicator, area and month. ``area_codes`` narrows the areas (default: the city and every
     district; ``district_code`` keeps one district's rows). One query for every series; ``to_wide`` pivots
     it.
@@ -45,6 +47,7 @@ def series_history(
             a.c.year,
             a.c.month,
             a.c.value,
+            a.c.persons,
         )
         .where(
             a.c.group_code == "all",
@@ -101,6 +104,7 @@ def newest_run(engine: Engine, indicator_code: str, area_code: str) -> dict | No
     return dict(row) if row else None
 
 
+@non_person("model output: forecast means and intervals")
 def run_values(
     engine: Engine, run_id: int, indicator_code: str, district_code: str | None = None
 ) -> pd.DataFrame:
@@ -131,6 +135,7 @@ def run_values(
         return frame(conn, stmt)
 
 
+@non_person("model output: backtest error statistics")
 def run_accuracy(
     engine: Engine, run_id: int, indicator_code: str, district_code: str | None = None
 ) -> pd.DataFrame:
@@ -183,6 +188,7 @@ def run_label(run_id: int) -> str:
     return f"forecast run {run_id}"
 
 
+@non_person("targets and control lines set by the city")
 def annual_targets(engine: Engine, indicator_code: str, district_code: str | None = None) -> pd.DataFrame:
     """Annual targets of one indicator for every area: ``area_code, year, target_value``.
 

@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import Engine, Float, and_, case, cast, distinct, func, literal, or_, select
 
 from bureau import schema as s
-from queries import frame
+from queries import frame, non_person, reference_data, sensitive
 
 FUND_CODES: tuple[str, ...] = (
     "own_funds_ratio_pct",
@@ -39,6 +39,17 @@ FUND_CODES: tuple[str, ...] = (
 )
 #: Columns of :func:`fund_indicators` after ``area_code``.
 INDICATOR_COLUMNS: tuple[str, ...] = (*FUND_CODES, "registered_unemployed")
+#: Indicator column → the column counting the persons it rests on (small-count suppression, docs/privacy.md).
+PERSON_COUNTS: dict[str, str] = {
+    "cost_per_placement_yuan": "n_placed",
+    "loans_issued_vs_target_pct": "n_loans_issued",
+    "last_year_completion_pct": "n_loans_issued_last",
+    "loan_recovery_rate_pct": "n_loans_due",
+    "loan_overdue_rate_pct": "n_loans_outstanding",
+    "loan_balance_yuan": "n_loans_outstanding",
+    "satisfaction_score": "n_responses",
+    "registered_unemployed": "n_registered",
+}
 SUBSIDY_CATEGORIES: tuple[str, ...] = (
     "public_welfare_job",
     "social_insurance",
@@ -66,6 +77,7 @@ def _check(year: int, month: int) -> None:
         raise ValueError(f"year out of range: {year}")
 
 
+@sensitive(values=tuple(PERSON_COUNTS), counts=PERSON_COUNTS)
 def fund_indicators(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
     """One row per district: ``area_code`` and one float column per code of :data:`INDICATOR_COLUMNS`.
 
@@ -97,6 +109,10 @@ def fund_indicators(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
     - ``satisfaction_score`` = mean survey satisfaction (1–5) 1 Jan – cut-off × 20;
     - ``working_age_population``, ``fiscal_capacity_per_capita_yuan`` = area_year of the year;
     - ``registered_unemployed`` = agg_monthly stock at the end of ``month``.
+
+    The ``n_*`` columns count the persons (loans, respondents) behind the indicators of :data:`PERSON_COUNTS`,
+    for small-count suppression: an indicator resting on fewer than k persons is hidden, and then treated as
+    missing by the scores (a composite would otherwise give it away).
     """
     _check(year, month)
     start, cut = date(year, 1, 1), month_end(year, month)
@@ -165,6 +181,40 @@ def fund_indicators(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
                     else_=None,
                 )
             ).label("registered_unemployed"),
+            func.sum(
+                case(
+                    (and_(am.c.indicator_code == "urban_new_employment", am.c.year == year), am.c.persons),
+                    else_=0,
+                )
+            ).label("n_placed"),
+            func.sum(
+                case(
+                    (and_(am.c.indicator_code == "startup_loans_issued", am.c.year == year), am.c.persons),
+                    else_=0,
+                )
+            ).label("n_loans_issued"),
+            func.sum(
+                case(
+                    (
+                        and_(am.c.indicator_code == "startup_loans_issued", am.c.year == year - 1),
+                        am.c.persons,
+                    ),
+                    else_=0,
+                )
+            ).label("n_loans_issued_last"),
+            func.max(
+                case(
+                    (
+                        and_(
+                            am.c.indicator_code == "registered_unemployed",
+                            am.c.year == year,
+                            am.c.month == month,
+                        ),
+                        am.c.persons,
+                    ),
+                    else_=None,
+                )
+            ).label("n_registered"),
         )
         .where(
             district_agg,
@@ -194,6 +244,8 @@ def fund_indicators(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
         select(
             ln.c.district_code,
             func.count().label("n_loans"),
+            func.count(distinct(case((due, ln.c.person_id), else_=None))).label("n_due"),
+            func.count(distinct(case((outstanding, ln.c.person_id), else_=None))).label("n_outstanding"),
             func.sum(case((due, ln.c.amount_yuan), else_=0.0)).label("due_yuan"),
             func.sum(case((and_(due, repaid), ln.c.amount_yuan), else_=0.0)).label("recovered_yuan"),
             func.sum(case((outstanding, ln.c.amount_yuan), else_=0.0)).label("balance_yuan"),
@@ -240,7 +292,11 @@ def fund_indicators(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
         .subquery("targets_met")
     )
     survey = (
-        select(sv.c.district_code, func.avg(cast(sv.c.satisfaction, Float)).label("mean_satisfaction"))
+        select(
+            sv.c.district_code,
+            func.avg(cast(sv.c.satisfaction, Float)).label("mean_satisfaction"),
+            func.count().label("n_responses"),
+        )
         .where(sv.c.surveyed_on >= start, sv.c.surveyed_on <= cut)
         .group_by(sv.c.district_code)
         .subquery("survey")
@@ -272,6 +328,13 @@ def fund_indicators(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
         "working_age_population": cast(ay_now.c.working_age_population, Float),
         "fiscal_capacity_per_capita_yuan": cast(ay_now.c.fiscal_capacity_per_capita_yuan, Float),
         "registered_unemployed": cast(flows.c.registered_unemployed, Float),
+        "n_placed": func.coalesce(flows.c.n_placed, 0),
+        "n_loans_issued": func.coalesce(flows.c.n_loans_issued, 0),
+        "n_loans_issued_last": func.coalesce(flows.c.n_loans_issued_last, 0),
+        "n_loans_due": func.coalesce(loans.c.n_due, 0),
+        "n_loans_outstanding": func.coalesce(loans.c.n_outstanding, 0),
+        "n_responses": func.coalesce(survey.c.n_responses, 0),
+        "n_registered": flows.c.n_registered,
     }
     code = ar.c.area_code
     stmt = (
@@ -293,17 +356,19 @@ def fund_indicators(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
     )
     with engine.connect() as conn:
         out = frame(conn, stmt)
-    for name in INDICATOR_COLUMNS:
+    for name in (*INDICATOR_COLUMNS, *sorted(set(PERSON_COUNTS.values()))):
         out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
     out["area_code"] = out["area_code"].astype(str)
     return out
 
 
+@sensitive(values=("amount_yuan", "share_pct"), groups=("area_code",))
 def subsidies_by_category(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
     """Subsidy spending 1 January – end of ``month`` by district and category.
 
     Columns ``area_code, category, amount_yuan`` (yuan), ``share_pct`` (percent of the district's spending,
-    a window sum over the district in SQL). Categories: :data:`SUBSIDY_CATEGORIES`.
+    a window sum over the district in SQL), ``persons`` (distinct persons paid; payments to employers count
+    none). Categories: :data:`SUBSIDY_CATEGORIES`.
     """
     _check(year, month)
     sp = s.subsidy_payment
@@ -314,6 +379,7 @@ def subsidies_by_category(engine: Engine, year: int, month: int = 12) -> pd.Data
             sp.c.category,
             cast(amount, Float).label("amount_yuan"),
             _pct(amount, func.sum(amount).over(partition_by=sp.c.district_code)).label("share_pct"),
+            func.count(distinct(sp.c.person_id)).label("persons"),
         )
         .where(sp.c.paid_on >= date(year, 1, 1), sp.c.paid_on <= month_end(year, month))
         .group_by(sp.c.district_code, sp.c.category)
@@ -326,6 +392,7 @@ def subsidies_by_category(engine: Engine, year: int, month: int = 12) -> pd.Data
     return out
 
 
+@non_person("money: the fund allocated to each district, summed over sources")
 def allocation_totals(engine: Engine, year: int) -> pd.DataFrame:
     """The year's actual fund allocation per district, summed over sources: ``area_code, amount_yuan``
     (yuan) and ``district_own_yuan`` (the district's own part). Empty when the year has no allocation."""
@@ -349,6 +416,7 @@ def allocation_totals(engine: Engine, year: int) -> pd.DataFrame:
     return out
 
 
+@reference_data
 def fund_years(engine: Engine) -> pd.DataFrame:
     """Years with a fund allocation, newest first: ``year, months`` (distinct months of subsidy spending in
     agg_monthly for the year, so 12 = a complete year)."""

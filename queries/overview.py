@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, func, or_, select
 
 from bureau import schema as s
-from queries import frame
+from queries import frame, non_person, sensitive
 
 CITY = "420100"
 
@@ -22,6 +22,7 @@ def _next_month(year: int, month: int) -> date:
     return date(year + (month == 12), month % 12 + 1, 1)
 
 
+@non_person("money: the city's subsidy spending against its allocation")
 def spending_progress(engine: Engine, year: int, month: int) -> pd.DataFrame:
     """The city's fund spending progress at the end of ``month`` of ``year`` (one row).
 
@@ -58,13 +59,14 @@ def spending_progress(engine: Engine, year: int, month: int) -> pd.DataFrame:
     )
 
 
+@sensitive(values=("value",), groups=("indicator_code",))
 def city_series(
     engine: Engine, indicator_codes: Sequence[str], end_year: int, end_month: int, months: int = 24
 ) -> pd.DataFrame:
     """The city's monthly values of ``indicator_codes`` for the ``months`` months ending at ``end_year-end_month``.
 
-    Columns ``indicator_code, year, month, value`` (the indicator's unit; group ``all``), ordered by indicator and
-    month. Months without a row are absent.
+    Columns ``indicator_code, year, month, value`` (the indicator's unit; group ``all``), ``persons`` (behind
+    the value), ordered by indicator and month. Months without a row are absent.
     """
     a = s.agg_monthly
     end = end_year * 100 + end_month
@@ -72,7 +74,7 @@ def city_series(
     start = first.year * 100 + first.month
     ym = a.c.year * 100 + a.c.month
     stmt = (
-        select(a.c.indicator_code, a.c.year, a.c.month, a.c.value)
+        select(a.c.indicator_code, a.c.year, a.c.month, a.c.value, a.c.persons)
         .where(
             a.c.level == "city",
             a.c.group_code == "all",
@@ -86,6 +88,7 @@ def city_series(
         return frame(conn, stmt)
 
 
+@non_person("modelled resident estimates per 250 m cell (census-style, no bureau record): docs/privacy.md")
 def population_cells(engine: Engine) -> pd.DataFrame:
     """Population cells for coverage: ``district_code, lon, lat`` (in the datum named by ``datum``),
     ``population`` (people) and ``rural`` (judged by the 5 km rule), one row per cell in ``cell_id`` order.
@@ -107,6 +110,7 @@ def population_cells(engine: Engine) -> pd.DataFrame:
     return out
 
 
+@non_person("facilities: service points open on a date")
 def open_points(engine: Engine, on: date) -> pd.DataFrame:
     """Service points open on date ``on`` (opened on or before it, not closed by then).
 
@@ -131,6 +135,7 @@ def open_points(engine: Engine, on: date) -> pd.DataFrame:
         return frame(conn, stmt)
 
 
+@non_person("model output: forecast means and intervals of city-wide series")
 def latest_forecast(
     engine: Engine, area_code: str = CITY, indicator_code: str = "registered_unemployment_rate"
 ) -> pd.DataFrame:

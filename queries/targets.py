@@ -17,6 +17,13 @@ from bureau import schema as s
 from queries import frame, reference_data, sensitive
 
 SHOCK_YEARS = (2020,)
+
+
+def a_all():  # type: ignore[no-untyped-def]
+    """The rows of all groups together (``group_code = 'all'``)."""
+    return s.agg_monthly.c.group_code == "all"
+
+
 STATUS_ORDER = ("red", "yellow", "green")
 
 
@@ -126,6 +133,34 @@ def _base(
     return frame(conn, stmt)
 
 
+def _months_persons(
+    conn: Connection,
+    year: int,
+    month: int,
+    level: str,
+    keys: list[str],
+    where: list,  # type: ignore[type-arg]
+) -> pd.DataFrame:
+    """Persons behind each month January … ``month`` of the flow series, per ``keys``: a tuple column
+    ``months_persons`` (for the year-to-date rule of ``privacy.suppress``)."""
+    a, ind = s.agg_monthly, s.indicator
+    cols = [a.c[k] for k in keys]
+    stmt = (
+        select(*cols, a.c.month, func.sum(a.c.persons).label("p"))
+        .join(ind, ind.c.code == a.c.indicator_code)
+        .where(a.c.year == year, a.c.month <= month, a.c.level == level, ind.c.kind == "flow", *where)
+        .group_by(*cols, a.c.month)
+    )
+    got = frame(conn, stmt)
+    if got.empty:
+        return pd.DataFrame(columns=[*keys, "months_persons"])
+    wide = got.pivot_table(index=keys, columns="month", values="p", aggfunc="sum")
+    wide = wide.reindex(columns=range(1, month + 1)).fillna(0.0)
+    return pd.DataFrame(
+        {"months_persons": [tuple(float(v) for v in row) for row in wide.to_numpy()]}, index=wide.index
+    ).reset_index()
+
+
 def previous_quarter(year: int, month: int) -> tuple[int, int]:
     """The last month of the quarter before the one holding ``month`` (Q1 → the previous December)."""
     q_end = ((month - 1) // 3) * 3
@@ -156,7 +191,11 @@ def classify(
     return pd.Series(status, index=frame.index, name="status")
 
 
-@sensitive(values=("actual", "completion_rate", "pace_gap", "margin_pp"), groups=("indicator_code",))
+@sensitive(
+    values=("actual", "completion_rate", "pace_gap", "margin_pp"),
+    groups=("indicator_code",),
+    ytd="months_persons",
+)
 def attainment(
     engine: Engine,
     year: int,
@@ -180,6 +219,7 @@ def attainment(
         raise ValueError(f"month must be 1–12, got {month}")
     with engine.connect() as conn:
         now = _base(conn, year, month, level, parent_code, district_code)
+        months = _months_persons(conn, year, month, level, ["area_code", "indicator_code"], [a_all()])
         py, pm = previous_quarter(year, month)
         prev = _base(conn, py, pm, level, parent_code, district_code)[["area_code", "indicator_code", "rank"]]
     if now.empty:
@@ -202,21 +242,33 @@ def attainment(
         prev.rename(columns={"rank": "rank_prev"}), on=["area_code", "indicator_code"], how="left"
     )
     now["rank_change"] = now["rank_prev"] - now["rank"]
+    now = now.merge(months, on=["area_code", "indicator_code"], how="left")
+    now["months_persons"] = now["months_persons"].astype(object).where(now["kind"] == "flow", None)
     now["area_name"] = now["name_zh"]
     return now
 
 
+@sensitive(values=("cumulative",), count="cum_persons", monthly=("value",), ytd="months_persons")
 def monthly_curve(
     engine: Engine, year: int, area_code: str, indicator_code: str, district_code: str | None = None
 ) -> pd.DataFrame:
     """Month by month: the month's value, the cumulative actual (a window sum in SQL), and the target.
 
-    Columns ``month, value, cumulative, target``; add pace lines with :func:`pace_lines`.
+    Columns ``month, value, cumulative, target, persons`` (persons behind the month's value), ``cum_persons``
+    (behind the cumulative) and
+    ``months_persons`` (persons per month January … this month, for the year-to-date rule); add pace lines
+    with :func:`pace_lines`.
     """
     a, tg = s.agg_monthly, s.target
     cum = func.sum(a.c.value).over(order_by=a.c.month)
     stmt = (
-        select(a.c.month, a.c.value, cum.label("cumulative"), tg.c.target_value.label("target"))
+        select(
+            a.c.month,
+            a.c.value,
+            cum.label("cumulative"),
+            tg.c.target_value.label("target"),
+            a.c.persons,
+        )
         .outerjoin(
             tg,
             and_(
@@ -236,7 +288,11 @@ def monthly_curve(
     if district_code is not None:
         stmt = stmt.where(a.c.district_code == district_code)
     with engine.connect() as conn:
-        return frame(conn, stmt)
+        out = frame(conn, stmt)
+    persons = out["persons"].astype(float).tolist()
+    out["months_persons"] = [tuple(persons[: i + 1]) for i in range(len(out))]
+    out["cum_persons"] = np.cumsum(persons) if persons else []
+    return out
 
 
 def pace_lines(profile: pd.DataFrame, indicator_code: str, target: float) -> pd.DataFrame:
@@ -248,11 +304,15 @@ def pace_lines(profile: pd.DataFrame, indicator_code: str, target: float) -> pd.
     return pd.DataFrame({"month": months, "linear": target * months / 12, "seasonal": target * seasonal})
 
 
-@sensitive(values=("value",))
+@sensitive(values=("value",), ytd="months_persons")
 def group_breakdown(
     engine: Engine, year: int, month: int, area_code: str, district_code: str | None = None
 ) -> pd.DataFrame:
-    """Urban new employment so far this year by group (registered unemployed, difficulty, graduates, …)."""
+    """Urban new employment so far this year by group (registered unemployed, difficulty, graduates, …).
+
+    Columns ``group_code, value, persons`` and ``months_persons`` (persons per month, for the year-to-date
+    rule). The groups add up to the area's total (secondary suppression runs over the whole frame).
+    """
     a = s.agg_monthly
     stmt = (
         select(a.c.group_code, func.sum(a.c.value).label("value"), func.sum(a.c.persons).label("persons"))
@@ -269,4 +329,14 @@ def group_breakdown(
     if district_code is not None:
         stmt = stmt.where(a.c.district_code == district_code)
     with engine.connect() as conn:
-        return frame(conn, stmt)
+        out = frame(conn, stmt)
+        where = [
+            a.c.area_code == area_code,
+            a.c.indicator_code == "urban_new_employment",
+            a.c.group_code != "all",
+        ]
+        if district_code is not None:
+            where.append(a.c.district_code == district_code)
+        level = conn.execute(select(s.area.c.level).where(s.area.c.area_code == area_code)).scalar() or ""
+        months = _months_persons(conn, year, month, str(level), ["group_code"], where)
+    return out.merge(months, on="group_code", how="left")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -178,3 +179,202 @@ def test_a_planner_never_sees_another_district(
     shown += [m.value for m in at.markdown] + [m.label for m in at.metric] + [h.value for h in at.header]
     leaked = sorted({name for name in OTHER_DISTRICTS for text in shown if name in text})
     assert leaked == [], (page, leaked)
+
+
+# --- every element, every download, every URL parameter and selection (issue #8) ---------------------------
+
+CODES = {
+    "420102": "Jiang'an",
+    "420103": "Jianghan",
+    "420104": "Qiaokou",
+    "420105": "Hanyang",
+    "420106": "Wuchang",
+    "420107": "Qingshan",
+    "420111": "Hongshan",
+    "420112": "Dongxihu",
+    "420113": "Hannan",
+    "420114": "Caidian",
+    "420115": "Jiangxia",
+    "420116": "Huangpi",
+    "420117": "Xinzhou",
+}
+OWN, OTHER = "420102", "420116"
+# pages with figures for a planner, and how many downloads they offer at least
+PLANNER_CONTENT = {"targets": 2, "service_circle": 1, "forecasts": 0, "explore": 2}
+
+
+def _element_bytes(at: AppTest) -> bytes:
+    """Every element the page sent (tables as Arrow, charts' data and specs, maps' JSON with their tooltips,
+    widgets with their options), serialised: whatever reaches the browser."""
+    out: list[bytes] = []
+
+    def walk(node: object) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None and type(node).__name__ != "Toast":  # a toast echoes the link's own bad value
+            out.append(proto.SerializeToString())
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return b"\n".join(out)
+
+
+def _payload_text(data: object) -> str:
+    """A download's content as text (CSV, Excel cells, PDF text)."""
+    raw = data() if callable(data) else data
+    if isinstance(raw, str):
+        return raw
+    if not isinstance(raw, bytes):
+        return str(raw)
+    if raw[:2] == b"PK":
+        from io import BytesIO
+
+        from openpyxl import load_workbook
+
+        book = load_workbook(BytesIO(raw), read_only=True)
+        return "\n".join(
+            " ".join(str(v) for v in row if v is not None) for ws in book.worksheets for row in ws.values
+        )
+    if raw[:4] == b"%PDF":
+        import subprocess
+
+        done = subprocess.run(["pdftotext", "-layout", "-", "-"], input=raw, capture_output=True, check=True)
+        return done.stdout.decode("utf-8")
+    return raw.decode("utf-8-sig", errors="replace")
+
+
+@pytest.fixture()
+def downloads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Every download button a page offers, with its payload built as if it were clicked."""
+    import streamlit
+    from streamlit.delta_generator import DeltaGenerator
+
+    got: list[tuple[str, str]] = []
+    real = DeltaGenerator.download_button
+
+    def spy(self: DeltaGenerator, label: str, data: object = None, *args: object, **kwargs: object) -> object:
+        got.append((str(kwargs.get("file_name") or label), _payload_text(data)))
+        return real(self, label, data, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", spy)
+    monkeypatch.setattr(streamlit, "download_button", lambda *a, **k: spy(streamlit._main, *a, **k))
+    return got
+
+
+def _others(text: str | bytes, own: str) -> list[str]:
+    """Other districts' codes (also as street-code prefixes) and names found in ``text``."""
+    blob = text if isinstance(text, bytes) else text.encode("utf-8")
+    return sorted(
+        {
+            f"{code}/{name}"
+            for code, name in CODES.items()
+            if code != own and (code.encode() in blob or name.encode() in blob)
+        }
+    )
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_planner_gets_nothing_of_another_district_anywhere(
+    monkeypatch: pytest.MonkeyPatch, demo_url: str, page: str, downloads: list[tuple[str, str]]
+) -> None:
+    """A Jiang'an planner; every URL parameter names Huangpi, and the selection state (what a click on a table
+    row or a map sets) names Huangpi too: no element, chart, map tooltip or download holds another district."""
+    monkeypatch.setenv("EMPLOYMENT_OPEN_ROLE", "planner")
+    monkeypatch.setenv("EMPLOYMENT_OPEN_DISTRICT", OWN)
+    at = _app(monkeypatch, demo_url, "open")
+    at.run()
+    for key in ("district", "area", "quarter_district", "drill"):
+        at.query_params[key] = OTHER
+    at.query_params["districts"] = f"{OTHER},420111"
+    at.session_state["district"] = OTHER  # what a click on a ranking row or a map polygon sets
+    at.session_state["_url_district"] = OTHER  # as if the URL had already been synced to it
+    at.session_state["area"] = OTHER
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    blob = _element_bytes(at)
+    leaked = _others(blob, OWN)
+    assert leaked == [], (page, "elements", leaked)
+    for name, text in downloads:
+        assert _others(text, OWN) == [], (page, name, _others(text, OWN))
+    if page in PLANNER_CONTENT:  # the scan is not vacuous: the planner's own district is there, downloads too
+        assert CODES[OWN].encode() in blob or OWN.encode() in blob, page
+        assert len(downloads) >= PLANNER_CONTENT[page], (page, [n for n, _ in downloads])
+
+
+PERSON_COLUMNS = (
+    "person_id",
+    "birth_year",
+    "payment_id",
+    "loan_id",
+    "spell_id",
+    "response_id",
+    "training_id",
+)
+
+
+def _copy(demo_url: str, dest: Path) -> str:
+    import sqlite3
+
+    src, dst = sqlite3.connect(demo_url.split("///", 1)[1]), sqlite3.connect(dest)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    return f"sqlite:///{dest}"
+
+
+def test_an_analyst_gets_no_person_level_export_anywhere(
+    monkeypatch: pytest.MonkeyPatch, demo_url: str, tmp_path: Path, downloads: list[tuple[str, str]]
+) -> None:
+    """Every page and download an analyst can reach: aggregates only. A replaced person record from an import
+    (the Data page's history) is listed for administrators, never for an analyst."""
+    from datetime import datetime
+
+    from sqlalchemy import insert
+
+    url = _copy(demo_url, tmp_path / "copy.sqlite")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        load = conn.execute(select(schema.data_load.c.load_id).limit(1)).scalar_one()
+        conn.execute(
+            insert(schema.data_change).values(
+                load_id=load,
+                table_name="person",
+                row_key='{"person_id": 424242}',
+                previous_json='{"birth_year": 1980}',
+                new_json='{"birth_year": 1981}',
+                changed_at=datetime(2026, 11, 1),
+                changed_by="importer",
+            )
+        )
+    monkeypatch.setenv("EMPLOYMENT_OPEN_ROLE", "analyst")
+    at = _app(monkeypatch, url, "open")
+    at.run()
+    for page in PAGES:
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        blob = _element_bytes(at)
+        assert b"424242" not in blob, page
+        for name, text in downloads:
+            assert not [c for c in PERSON_COLUMNS if c in text], (page, name)
+    assert len(downloads) >= 5  # the pages' CSV / Excel / PDF downloads were all built and read
+    admin = _app(monkeypatch, url, "open")
+    monkeypatch.setenv("EMPLOYMENT_OPEN_ROLE", "admin")
+    admin.run()
+    admin.switch_page("pages/data.py").run()
+    assert b"424242" in _element_bytes(admin)  # the administrator checking the import does see it
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_user_without_a_role_gets_nothing_on_any_page(
+    monkeypatch: pytest.MonkeyPatch, demo_url: str, page: str, downloads: list[tuple[str, str]]
+) -> None:
+    name = _user(demo_url, None)
+    at = _app(monkeypatch, demo_url, "builtin")
+    at.run()
+    _login(at, name, "s3cret-pass")
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception
+    assert any("has no role" in e.value for e in at.error), page
+    assert len(at.metric) == 0 and len(at.dataframe) == 0 and not downloads
+    assert not at.get("arrow_vega_lite_chart") and not at.get("deck_gl_json_chart")
+    assert not _others(_element_bytes(at), "")  # not a single district's name or code

@@ -18,7 +18,7 @@ from bureau.auth import User
 from bureau.config import settings
 from bureau.db import make_engine
 from i18n import catalogue, fmt_date, fmt_month, t
-from privacy import suppress
+from privacy import protect
 from queries import meta
 from ui.auth import current_user, record
 from ui.auth import sidebar as auth_sidebar
@@ -95,10 +95,7 @@ def query(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         args,
         tuple(sorted(kwargs.items())),
     )
-    rule = getattr(fn, "sensitive", None)
-    if rule and isinstance(result, pd.DataFrame):
-        result = suppress(result, settings().min_cell_persons, **rule)
-    return result
+    return protect(result, settings().min_cell_persons, getattr(fn, "sensitive", None))
 
 
 def _freshness(status: meta.DataStatus, lang: str) -> str:

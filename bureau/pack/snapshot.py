@@ -147,12 +147,9 @@ class Pack:
 
 def _protect(fn: Callable[..., Any], frame: pd.DataFrame, k: int) -> pd.DataFrame:
     """Small-count suppression by the query's own ``sensitive`` rule (nothing for other queries)."""
-    from privacy import suppress
+    from privacy import protect
 
-    rule = getattr(fn, "sensitive", None)
-    if not rule or not isinstance(frame, pd.DataFrame):
-        return frame
-    return suppress(frame, k, **rule)
+    return protect(frame, k, getattr(fn, "sensitive", None))  # type: ignore[no-any-return]
 
 
 def _as_of(engine: Engine, year: int, q: int) -> int:
@@ -373,7 +370,12 @@ def _curve(engine: Engine, year: int, month: int, k: int) -> pd.DataFrame:
     return out.assign(target=target)[["month", "value", "cumulative", "linear", "seasonal", "target"]]
 
 
-def _quality(engine: Engine, year: int, month: int) -> pd.DataFrame:
+def _g(value: float) -> str:
+    """A figure of a data-quality line, or a dash where small-count suppression hid it."""
+    return "—" if value != value else f"{value:g}"
+
+
+def _quality(engine: Engine, year: int, month: int, k: int) -> pd.DataFrame:
     """Missing, late and unreconciled reports and outlying months of the year up to ``month``, one row each."""
     from queries import checks
 
@@ -386,17 +388,17 @@ def _quality(engine: Engine, year: int, month: int) -> pd.DataFrame:
                 check="late", area_code=r.area_code, year=r.year, month=r.month, detail=f"{int(r.days_late)}"
             )
         )
-    for r in checks.unreconciled(engine, year, month).itertuples():
+    for r in _protect(checks.unreconciled, checks.unreconciled(engine, year, month), k).itertuples():
         rows.append(
             dict(
                 check="unreconciled",
                 area_code=r.area_code,
                 year=r.year,
                 month=r.month,
-                detail=f"{r.indicator_code}: {r.reported:g} / {r.records:g}",
+                detail=f"{r.indicator_code}: {_g(r.reported)} / {_g(r.records)}",
             )
         )
-    found = checks.outliers(checks.monthly_series(engine))
+    found = _protect(checks.outlier_months, checks.outlier_months(engine), k)
     found = found[(found["year"] == year) & (found["month"] <= month)]
     for r in found.itertuples():
         rows.append(
@@ -405,7 +407,7 @@ def _quality(engine: Engine, year: int, month: int) -> pd.DataFrame:
                 area_code=r.area_code,
                 year=r.year,
                 month=r.month,
-                detail=f"{r.value:g} / {r.expected:g} (z {r.z:+.1f})",
+                detail=f"{_g(r.value)} / {_g(r.expected)}" + (f" (z {r.z:+.1f})" if r.z == r.z else ""),
             )
         )
     return pd.DataFrame(rows, columns=["check", "area_code", "year", "month", "detail"])
@@ -439,7 +441,7 @@ def build(engine: Engine, quarter: str) -> dict[str, Any]:
         "coverage": cov,
         "forecast": fc,
         "city_curve": _curve(engine, year, month, k),
-        "data_quality": _quality(engine, year, month),
+        "data_quality": _quality(engine, year, month, k),
         "boundaries": bounds,
     }
     scheme = fund["scheme"]
