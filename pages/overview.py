@@ -40,9 +40,10 @@ def _wgs84(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=8)
-def coverage_on(url: str, cut_off: date | None, on: date) -> dict[str, Any]:
+def coverage_on(url: str, cut_off: date | None, on: date, scope: str = "") -> dict[str, Any]:
     """Share of residents within 15 minutes (5 km in rural cells) of a service point open on ``on``; cached
-    per database and data cut-off. Returns ``share, people, covered_people, points`` and ``by_district``."""
+    per database, data cut-off and ``scope`` (a planner's district, whose queries the runner filters; "" for
+    city-wide roles). Returns ``share, people, covered_people, points`` and ``by_district``."""
     cells = query(overview.population_cells)  # one read shared by every date
     points = query(overview.open_points, on)
     result = coverage(_wgs84(cells), _wgs84(points))
@@ -71,6 +72,9 @@ def flow_tile(ctx: Ctx, box: Any, row: pd.Series | None, name: str, series: pd.D
     if row is None:
         box.metric(name, "—")
         box.caption(ctx.t("overview_no_target"))
+    elif pd.isna(row["actual"]):  # small-count suppression (docs/privacy.md)
+        box.metric(name, "—")
+        box.caption(ctx.t("privacy_suppressed_tile", k=settings().min_cell_persons))
     else:
         box.metric(
             name,
@@ -140,6 +144,36 @@ def behind_tile(ctx: Ctx, box: Any, districts: pd.DataFrame) -> None:
     )
 
 
+def rank_tile(ctx: Ctx, box: Any, own: pd.DataFrame, n_districts: int) -> None:
+    """A planner's place among all districts on urban new employment: ranks computed over every district in
+    SQL, shown without the other districts' names or figures."""
+    year, month = ctx.status.latest_year, ctx.status.latest_month
+    new = own[own["indicator_code"] == "urban_new_employment"]
+    if new.empty:
+        box.metric(ctx.t("privacy_rank_title"), "—")
+        return
+    r = new.iloc[0]
+    box.metric(
+        ctx.t("privacy_rank_title"),
+        f"{int(r['rank'])} / {n_districts}",
+        help=ctx.t("privacy_rank_help"),
+    )
+    box.caption(
+        ctx.t(
+            "privacy_rank_caption",
+            peer=int(r["peer_rank"]),
+            zone=ctx.t(f"zone_{r['zone']}") if isinstance(r["zone"], str) else "—",
+            status=ctx.t("status_" + str(r["status"])),
+        )
+    )
+    tile_link(
+        box,
+        TARGETS,
+        ctx.t("overview_open_targets"),
+        {"year": year, "month": month, "indicator": "urban_new_employment"},
+    )
+
+
 def funds_tile(ctx: Ctx, box: Any) -> None:
     year, month = ctx.status.latest_year, ctx.status.latest_month
     assert year is not None and month is not None
@@ -173,8 +207,9 @@ def coverage_tile(ctx: Ctx, box: Any, d_names: dict[str, str]) -> None:
     year, month = ctx.status.latest_year, ctx.status.latest_month
     assert year is not None and month is not None
     url, cut_off = settings().db_url, ctx.status.cut_off
-    now = coverage_on(url, cut_off, month_end(year, month))
-    before = coverage_on(url, cut_off, month_end(year - 1, month))
+    scope = "" if ctx.user.city_wide else str(ctx.user.district_code)
+    now = coverage_on(url, cut_off, month_end(year, month), scope)
+    before = coverage_on(url, cut_off, month_end(year - 1, month), scope)
     delta = None
     if now["share"] == now["share"] and before["share"] == before["share"]:
         delta = ctx.t(
@@ -194,7 +229,7 @@ def coverage_tile(ctx: Ctx, box: Any, d_names: dict[str, str]) -> None:
     )
     tile_link(box, "pages/service_circle.py", ctx.t("overview_open_circle"))
     shares = {k: v for k, v in now["by_district"].items() if v == v and k in d_names}
-    if shares:
+    if shares and ctx.user.city_wide:
         worst = min(shares, key=lambda k: shares[k])
         tile_link(
             box,
@@ -206,8 +241,9 @@ def coverage_tile(ctx: Ctx, box: Any, d_names: dict[str, str]) -> None:
 
 def forecast_tile(ctx: Ctx, box: Any, line: float | None, rate_series: pd.DataFrame) -> None:
     year = ctx.status.latest_year
-    fc = query(overview.latest_forecast, CITY, RATE)
-    params = {"area": CITY, "indicator": RATE}
+    area = CITY if ctx.user.city_wide else str(ctx.user.district_code)
+    fc = query(overview.latest_forecast, area, RATE)
+    params = {"area": area, "indicator": RATE}
     if fc.empty:
         box.metric(ctx.t("overview_forecast"), "—")
         box.info(ctx.t("overview_no_forecast"), icon=":material/hourglass_empty:")
@@ -248,8 +284,12 @@ def body(ctx: Ctx) -> None:
     cfg = settings()
     rules = {"yellow_margin_pp": cfg.yellow_margin_pp, "control_cushion_pp": cfg.control_cushion_pp}
     st.caption(ctx.t("overview_as_of", month=fmt_month(year, month, ctx.lang)))
-    city = query(targets.attainment, year, month, level="city", **rules)
     districts = query(targets.attainment, year, month, **rules)
+    if ctx.user.city_wide:
+        city = query(targets.attainment, year, month, level="city", **rules)
+    else:  # a planner's overview is their own district's (the runner filters every query by it)
+        city = districts
+        st.info(ctx.t("privacy_own_overview"), icon=":material/lock_person:")
     inds = query(meta.indicators, "target")
     name_col = "name_zh" if ctx.lang == "zh" else "name_en"
     names = dict(zip(inds["code"], inds[name_col], strict=True))
@@ -269,7 +309,10 @@ def body(ctx: Ctx) -> None:
         flow_tile(ctx, box, by_code.get(code), names.get(code, code), of(code), code)
     rate_row = by_code.get(RATE)
     rate_tile(ctx, boxes[4], rate_row, names.get(RATE, RATE), of(RATE))
-    behind_tile(ctx, boxes[5], districts)
+    if ctx.user.city_wide:
+        behind_tile(ctx, boxes[5], districts)
+    else:
+        rank_tile(ctx, boxes[5], districts, len(d_table))
     funds_tile(ctx, boxes[6])
     coverage_tile(ctx, boxes[7], d_names)
     forecast_tile(ctx, boxes[8], float(rate_row["target"]) if rate_row is not None else None, of(RATE))

@@ -23,8 +23,10 @@ def _next_month(year: int, month: int) -> date:
 
 
 @non_person("money: the city's subsidy spending against its allocation")
-def spending_progress(engine: Engine, year: int, month: int) -> pd.DataFrame:
-    """The city's fund spending progress at the end of ``month`` of ``year`` (one row).
+def spending_progress(
+    engine: Engine, year: int, month: int, district_code: str | None = None
+) -> pd.DataFrame:
+    """The city's (or one district's) fund spending progress at the end of ``month`` of ``year`` (one row).
 
     ``spent_yuan`` = all subsidy payments (``subsidy_payment``, every district and category) from 1 January to the
     end of ``month``; ``allocated_yuan`` = this year's fund allocation total (``fund_allocation``, every district and
@@ -34,13 +36,15 @@ def spending_progress(engine: Engine, year: int, month: int) -> pd.DataFrame:
     if not 1 <= month <= 12:
         raise ValueError(f"month must be 1–12, got {month}")
     p, f = s.subsidy_payment, s.fund_allocation
-    spent = (
-        select(func.coalesce(func.sum(p.c.amount_yuan), 0.0))
-        .where(p.c.paid_on >= date(year, 1, 1), p.c.paid_on < _next_month(year, month))
-        .scalar_subquery()
+    spent = select(func.coalesce(func.sum(p.c.amount_yuan), 0.0)).where(
+        p.c.paid_on >= date(year, 1, 1), p.c.paid_on < _next_month(year, month)
     )
-    allocated = select(func.sum(f.c.amount_yuan)).where(f.c.year == year).scalar_subquery()
-    stmt = select(spent.label("spent_yuan"), allocated.label("allocated_yuan"))
+    allocated = select(func.sum(f.c.amount_yuan)).where(f.c.year == year)
+    if district_code is not None:
+        spent = spent.where(p.c.district_code == district_code)
+        allocated = allocated.where(f.c.district_code == district_code)
+    allocated = allocated.scalar_subquery()
+    stmt = select(spent.scalar_subquery().label("spent_yuan"), allocated.label("allocated_yuan"))
     with engine.connect() as conn:
         row = conn.execute(stmt).one()
     spent_v = float(row.spent_yuan or 0.0)
@@ -61,9 +65,15 @@ def spending_progress(engine: Engine, year: int, month: int) -> pd.DataFrame:
 
 @sensitive(values=("value",), groups=("indicator_code",))
 def city_series(
-    engine: Engine, indicator_codes: Sequence[str], end_year: int, end_month: int, months: int = 24
+    engine: Engine,
+    indicator_codes: Sequence[str],
+    end_year: int,
+    end_month: int,
+    months: int = 24,
+    district_code: str | None = None,
 ) -> pd.DataFrame:
-    """The city's monthly values of ``indicator_codes`` for the ``months`` months ending at ``end_year-end_month``.
+    """The city's (or, with ``district_code``, that district's) monthly values of ``indicator_codes`` for the
+    ``months`` months ending at ``end_year-end_month``.
 
     Columns ``indicator_code, year, month, value`` (the indicator's unit; group ``all``), ``persons`` (behind
     the value), ordered by indicator and month. Months without a row are absent.
@@ -76,7 +86,8 @@ def city_series(
     stmt = (
         select(a.c.indicator_code, a.c.year, a.c.month, a.c.value, a.c.persons)
         .where(
-            a.c.level == "city",
+            a.c.level == ("city" if district_code is None else "district"),
+            *([] if district_code is None else [a.c.area_code == district_code]),
             a.c.group_code == "all",
             a.c.indicator_code.in_(list(indicator_codes)),
             a.c.year.between(first.year, end_year),
@@ -89,7 +100,7 @@ def city_series(
 
 
 @non_person("modelled resident estimates per 250 m cell (census-style, no bureau record): docs/privacy.md")
-def population_cells(engine: Engine) -> pd.DataFrame:
+def population_cells(engine: Engine, district_code: str | None = None) -> pd.DataFrame:
     """Population cells for coverage: ``district_code, lon, lat`` (in the datum named by ``datum``),
     ``population`` (people) and ``rural`` (judged by the 5 km rule), one row per cell in ``cell_id`` order.
 
@@ -104,6 +115,8 @@ def population_cells(engine: Engine) -> pd.DataFrame:
         c.c.is_rural.label("rural"),
         c.c.datum,
     ).order_by(c.c.cell_id)
+    if district_code is not None:
+        stmt = stmt.where(c.c.district_code == district_code)
     with engine.connect() as conn:
         out = pd.DataFrame(conn.execute(stmt).all(), columns=list(stmt.selected_columns.keys()))
     out["rural"] = out["rural"].astype(bool)
@@ -111,7 +124,7 @@ def population_cells(engine: Engine) -> pd.DataFrame:
 
 
 @non_person("facilities: service points open on a date")
-def open_points(engine: Engine, on: date) -> pd.DataFrame:
+def open_points(engine: Engine, on: date, district_code: str | None = None) -> pd.DataFrame:
     """Service points open on date ``on`` (opened on or before it, not closed by then).
 
     Columns ``point_id, level, district_code, street_code, lon, lat, datum, capacity_people``.
@@ -131,13 +144,18 @@ def open_points(engine: Engine, on: date) -> pd.DataFrame:
         .where(sp.c.opened_on <= on, or_(sp.c.closed_on.is_(None), sp.c.closed_on > on))
         .order_by(sp.c.point_id)
     )
+    if district_code is not None:
+        stmt = stmt.where(sp.c.district_code == district_code)
     with engine.connect() as conn:
         return frame(conn, stmt)
 
 
 @non_person("model output: forecast means and intervals of city-wide series")
 def latest_forecast(
-    engine: Engine, area_code: str = CITY, indicator_code: str = "registered_unemployment_rate"
+    engine: Engine,
+    area_code: str = CITY,
+    indicator_code: str = "registered_unemployment_rate",
+    district_code: str | None = None,
 ) -> pd.DataFrame:
     """The newest stored forecast run for one area and indicator, month by month (empty when none is stored).
 
@@ -172,5 +190,7 @@ def latest_forecast(
         .where(r.c.run_id == newest, and_(v.c.area_code == area_code, v.c.indicator_code == indicator_code))
         .order_by(v.c.year, v.c.month)
     )
+    if district_code is not None:
+        stmt = stmt.where(v.c.district_code == district_code)
     with engine.connect() as conn:
         return frame(conn, stmt)

@@ -200,7 +200,7 @@ CODES = {
 }
 OWN, OTHER = "420102", "420116"
 # pages with figures for a planner, and how many downloads they offer at least
-PLANNER_CONTENT = {"targets": 2, "service_circle": 1, "forecasts": 0, "explore": 2}
+PLANNER_CONTENT = {"overview": 0, "targets": 2, "service_circle": 1, "forecasts": 0, "explore": 2}
 
 
 def _element_bytes(at: AppTest) -> bytes:
@@ -378,3 +378,32 @@ def test_a_user_without_a_role_gets_nothing_on_any_page(
     assert len(at.metric) == 0 and len(at.dataframe) == 0 and not downloads
     assert not at.get("arrow_vega_lite_chart") and not at.get("deck_gl_json_chart")
     assert not _others(_element_bytes(at), "")  # not a single district's name or code
+
+
+def test_a_planner_gets_their_own_overview(monkeypatch: pytest.MonkeyPatch, demo_url: str) -> None:
+    """Tailored, not refused: the planner's overview tiles are their district's figures, with its rank among
+    every district computed independently here, and no other district named."""
+    import pandas as pd
+
+    from privacy import protect
+    from queries import targets
+
+    raw = targets.attainment(make_engine(demo_url), 2026, 10)
+    une = raw[raw["indicator_code"] == "urban_new_employment"].copy()
+    une["mine"] = (une["actual"] / une["target"]).rank(ascending=False, method="min")
+    own = une[une["area_code"] == OWN].iloc[0]
+    shown = protect(raw, 10, targets.attainment.sensitive)  # type: ignore[attr-defined]
+    own_shown = shown[(shown["area_code"] == OWN) & (shown["indicator_code"] == "urban_new_employment")].iloc[
+        0
+    ]
+    monkeypatch.setenv("EMPLOYMENT_OPEN_ROLE", "planner")
+    monkeypatch.setenv("EMPLOYMENT_OPEN_DISTRICT", OWN)
+    at = _app(monkeypatch, demo_url, "open")
+    at.run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Your district's rank on urban new employment"] == f"{int(own['mine'])} / 13"
+    expected = "—" if pd.isna(own_shown["actual"]) else f"{own_shown['actual']:,.0f}"
+    assert metrics["Urban new employment"] == expected
+    assert "Districts behind on urban new employment" not in metrics  # the city-wide tile is not shown
+    assert _others(_element_bytes(at), OWN) == []
