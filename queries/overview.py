@@ -39,11 +39,11 @@ def spending_progress(
     spent = select(func.coalesce(func.sum(p.c.amount_yuan), 0.0)).where(
         p.c.paid_on >= date(year, 1, 1), p.c.paid_on < _next_month(year, month)
     )
-    allocated = select(func.sum(f.c.amount_yuan)).where(f.c.year == year)
+    alloc = select(func.sum(f.c.amount_yuan)).where(f.c.year == year)
     if district_code is not None:
         spent = spent.where(p.c.district_code == district_code)
-        allocated = allocated.where(f.c.district_code == district_code)
-    allocated = allocated.scalar_subquery()
+        alloc = alloc.where(f.c.district_code == district_code)
+    allocated = alloc.scalar_subquery()
     stmt = select(spent.scalar_subquery().label("spent_yuan"), allocated.label("allocated_yuan"))
     with engine.connect() as conn:
         row = conn.execute(stmt).one()
