@@ -146,10 +146,11 @@ def explore(
     the module docstring for how flows, stocks, rates and flags are aggregated. ``persons`` is the number of
     persons behind the cell for small-count suppression (the rows' ``persons`` added the same way as the value:
     over months for flows, at period end otherwise; an upper bound for flows, since a person may count in two
-    months); NaN for ``service_points``, which are not about persons. ``parts_persons``: for a total over a
-    chosen subset of districts (``districts`` without the ``area`` dimension), the smallest non-zero count of any
-    district in that cell, chosen or not (so that "all" minus "all but one" cannot reveal a small district);
-    present only then.
+    months); NaN for ``service_points``, which are not about persons. ``parts_persons``: the smallest
+    non-zero count among the parts another view could subtract from a cell: for a total over a chosen subset of
+    districts (``districts`` without the ``area`` dimension) every district, chosen or not, so that "all" minus
+    "all but one" cannot reveal a small district; for a flow summed over several years (no ``period``
+    dimension) each year, so that two ranges cannot reveal a small year. Present only then.
 
     Raises ``ValueError`` for an unknown measure, dimension, grain or level, or a dimension that does not apply.
     """
@@ -164,18 +165,22 @@ def explore(
         else:
             stmt = _series(measure, kind, dims, grain, years, districts, level)
         out = frame(conn, stmt)
-        subset = bool(districts) and district_code is None and "area" not in dims
-        if subset and measure != SERVICE_POINTS and kind in ("flow", "stock"):
-            sub = _label_periods(
-                frame(conn, _series(measure, kind, [*dims, "district"], grain, years, None, level)), grain
-            )
-        else:
-            sub = None
+        parts: list[pd.DataFrame] = []
+        if measure != SERVICE_POINTS and kind in ("flow", "stock"):
+            if bool(districts) and district_code is None and "area" not in dims:
+                # every district, chosen or not: "all" minus "all but one" must not reveal a small district
+                stmt = _series(measure, kind, [*dims, "district"], grain, years, None, level)
+                parts.append(_label_periods(frame(conn, stmt), grain))
+            if kind == "flow" and "period" not in dims and (years is None or years[0] != years[1]):
+                # each year of the range: two ranges differ by whole years, which must not be small
+                stmt = _series(measure, kind, [*dims, "period"], "year", years, districts, level)
+                parts.append(_label_periods(frame(conn, stmt), "year"))
     out = _label_periods(out, grain)
     out["value"] = out["value"].astype(float)
     out["persons"] = out["persons"].astype(float) if "persons" in out.columns else float("nan")
     keep = [*dims, "value", "persons"]
-    if sub is not None and not sub.empty:
+    if any(not p.empty for p in parts):
+        sub = pd.concat([p for p in parts if not p.empty], ignore_index=True)
         positive = sub.assign(persons=sub["persons"].astype(float).where(sub["persons"].astype(float) > 0))
         smallest = positive.groupby(dims, dropna=False)["persons"].min().rename("parts_persons").reset_index()
         out = out.merge(smallest, on=dims, how="left")

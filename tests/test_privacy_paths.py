@@ -360,3 +360,20 @@ def test_block_rule_matches_the_query_helper(crafted: dict) -> None:
     months = raw.loc[(X, UNE), "months_persons"]
     assert len(months) == 9 and months[8] == 4
     assert block_ends(months, K)[-1] is False
+
+
+def test_explore_two_year_ranges_never_reveal_a_small_year(crafted: dict) -> None:
+    """2024–2026 minus 2025–2026 is 2024: a range total is hidden when one of its years is small for that cell."""
+    e: Engine = crafted["engine"]
+    years = shown(
+        explore.explore, explore.explore(e, UNE, "area", "period", "year", (2024, YEAR), level="street")
+    )
+    small_years = years[(years["persons"] > 0) & (years["persons"] < K)]
+    assert len(small_years), "the crafted street has a small year"
+    ranged = shown(
+        explore.explore, explore.explore(e, UNE, "area", None, "year", (2024, YEAR), level="street")
+    )
+    for area in small_years["area"].unique():
+        assert ranged.loc[ranged["area"] == area, "value"].isna().all(), area
+    assert_no_small_cell(ranged, ["value"])
+    assert_lines_safe(ranged, [])
