@@ -421,7 +421,9 @@ def _deck(
     cls = charts_circle.classify(res, cells["rural"].to_numpy(bool), minutes, RURAL_M if rural else None)
     mask = cells["district_code"].to_numpy() == district if district else np.ones(len(cells), bool)
     shown = cells[mask].assign(lon=lambda f: f["lon_gcj"], lat=lambda f: f["lat_gcj"])
-    rows, size = charts_circle.map_cells(shown, res[mask], cls[mask], labels, cell_m=CELL_M)
+    rows, size = charts_circle.map_cells(
+        shown, res[mask], cls[mask], labels, cell_m=CELL_M, min_people=settings().min_cell_persons
+    )
     districts = query(meta.boundaries, "district")
     if src[1]:  # a district planner's map: their own district only, not its neighbours' names
         districts = districts[districts["area_code"] == src[1]]

@@ -377,3 +377,30 @@ def test_explore_two_year_ranges_never_reveal_a_small_year(crafted: dict) -> Non
         assert ranged.loc[ranged["area"] == area, "value"].isna().all(), area
     assert_no_small_cell(ranged, ["value"])
     assert_lines_safe(ranged, [])
+
+
+def test_map_tooltips_coarsen_tiny_population_cells() -> None:
+    """Population cells are modelled estimates (non-person, docs/privacy.md), yet a tooltip never prints a head
+    count below k: "< 10" instead, in both the 250 m and the summed 500 m drawing."""
+    from ui import charts_circle
+
+    cells = pd.DataFrame(
+        {
+            "lon": [114.30, 114.3001, 114.40],
+            "lat": [30.60, 30.6001, 30.70],
+            "population": [3, 4, 250],
+            "working_age": [2, 3, 180],
+            "district_code": [X, X, X],
+        }
+    )
+    result = pd.DataFrame({"minutes": [5.0, 6.0, 30.0]})
+    cls = np.array([charts_circle.CLASS_ORDER[0]] * 3)
+    labels = {
+        k: k
+        for k in ["people", "working_age", "minutes", "block", "covered_share", *charts_circle.CLASS_ORDER]
+    }
+    for max_cells in (10, 1):  # as drawn, and summed into 500 m squares
+        rows, _ = charts_circle.map_cells(cells, result, cls, labels, max_cells=max_cells, min_people=K)
+        tips = " ".join(rows["tip"])
+        assert "< 10" in tips and "250" in tips
+        assert not any(f"people: {n} " in tips for n in (2, 3, 4, 7))

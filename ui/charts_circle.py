@@ -65,6 +65,7 @@ def map_cells(
     labels: dict[str, str],
     max_cells: int = MAX_MAP_CELLS,
     cell_m: float = 250.0,
+    min_people: int = 0,
 ) -> tuple[pd.DataFrame, float]:
     """Rows for the cell layer and the square size drawn (m).
 
@@ -72,7 +73,12 @@ def map_cells(
     Up to ``max_cells`` cells are drawn as they are; more are summed into squares of twice the size (500 m)
     coloured by the class most of their people are in. ``labels``: ``people``, ``minutes``, ``block``,
     ``covered_share`` and one per class. Columns: ``p`` [lon, lat], ``f`` colour, ``d`` district, ``tip``.
+    Tooltips say "< min_people" instead of a smaller head count (docs/privacy.md).
     """
+
+    def people(n: float) -> str:
+        return f"< {min_people}" if 0 < n < min_people else f"{n:,.0f}"
+
     frame = pd.DataFrame(
         {
             "lon": cells["lon"].to_numpy(float),
@@ -87,7 +93,7 @@ def map_cells(
     if len(frame) <= max_cells:
         mins = [f"{m:.1f}" if np.isfinite(m) else "—" for m in frame["m"]]
         tip = [
-            f"{labels['people']}: {n:,.0f} ({labels['working_age']} {w:,.0f})<br/>{labels['minutes']}: {m}<br/>"
+            f"{labels['people']}: {people(n)} ({labels['working_age']} {people(w)})<br/>{labels['minutes']}: {m}<br/>"
             f"{labels[k]}"
             for n, w, m, k in zip(frame["n"], frame["w"], mins, frame["k"], strict=True)
         ]
@@ -125,7 +131,7 @@ def map_cells(
     share = np.where(agg["n"] > 0, agg["n_covered"] / agg["n"].where(agg["n"] > 0, 1), 0.0)
     mean_m = np.where(agg["nf"] > 0, agg["nm"] / agg["nf"].where(agg["nf"] > 0, 1), np.nan)
     tip = [
-        f"{labels['block']}<br/>{labels['people']}: {n:,.0f} ({labels['working_age']} {w:,.0f})<br/>"
+        f"{labels['block']}<br/>{labels['people']}: {people(n)} ({labels['working_age']} {people(w)})<br/>"
         f"{labels['covered_share']}: {s:.0%}<br/>{labels['minutes']}: {'—' if not np.isfinite(m) else f'{m:.1f}'}"
         for n, w, s, m in zip(agg["n"], agg["w"], share, mean_m, strict=True)
     ]
