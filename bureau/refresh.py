@@ -186,6 +186,7 @@ def run(conn: Connection, sc: Scope) -> int:
     for stmt in [
         *_street_flows(sc),
         _street_stock(sc),
+        *_loan_stocks(sc),
         _rollup("street", "district", sc),
         _rollup("district", "city", sc.city),
         *[_rate(level, sc if level != "city" else sc.city) for level in ("street", "district", "city")],
@@ -329,26 +330,35 @@ def _street_flows(sc: Scope) -> list[Select]:
     ]
 
 
-def _street_stock(sc: Scope) -> Select:
-    """Registered unemployed at each month end: running sum of registrations minus exits, per street.
+def _move(table: Any, day: Any, sc: Scope, value: Any, count: Any = None, *where: Any) -> Select:
+    """One kind of change to a running stock: (street, year, month of ``day``, value change, count change)."""
+    y, m = _ym(day)
+    return select(
+        table.c.street_code.label("street_code"),
+        y.label("year"),
+        m.label("month"),
+        value.label("dv"),
+        (literal(1) if count is None else count).label("dn"),
+    ).where(*where, *sc.dated(day, table.c.district_code))
 
-    Incrementally: the stored stock of the month before ``since`` plus the running sum of the registrations and
-    exits dated from ``since`` on (an exit of a spell registered earlier is in that stored stock).
+
+def _running(indicator: str, moves: list[Select], sc: Scope) -> Select:
+    """A month-end stock per street: the running sums of the ``moves`` (value, count) over the calendar.
+
+    Every street gets a row for every month (zero when nothing happened). Incrementally: the stored value and
+    count of the month before ``since`` plus the running sums of the moves dated from ``since`` on. Moves dated
+    after the cut-off (loans falling due later) match no calendar month and are left out.
     """
-    u = s.unemployment_spell
-    iy, im = _ym(u.c.registered_on)
-    oy, om = _ym(u.c.ended_on)
-    moves = union_all(
-        select(
-            u.c.street_code.label("street_code"), iy.label("year"), im.label("month"), literal(1).label("d")
-        ).where(*sc.dated(u.c.registered_on, u.c.district_code)),
-        select(u.c.street_code, oy, om, literal(-1)).where(
-            u.c.ended_on.is_not(None), *sc.dated(u.c.ended_on, u.c.district_code)
-        ),
-    ).subquery()
+    mv = union_all(*moves).subquery()
     flows = (
-        select(moves.c.street_code, moves.c.year, moves.c.month, func.sum(moves.c.d).label("delta"))
-        .group_by(moves.c.street_code, moves.c.year, moves.c.month)
+        select(
+            mv.c.street_code,
+            mv.c.year,
+            mv.c.month,
+            func.sum(mv.c.dv).label("dv"),
+            func.sum(mv.c.dn).label("dn"),
+        )
+        .group_by(mv.c.street_code, mv.c.year, mv.c.month)
         .subquery()
     )
     ar = s.area
@@ -365,7 +375,8 @@ def _street_stock(sc: Scope) -> Select:
             streets.c.district_code,
             months.c.year,
             months.c.month,
-            func.coalesce(flows.c.delta, 0).label("delta"),
+            func.coalesce(flows.c.dv, 0).label("dv"),
+            func.coalesce(flows.c.dn, 0).label("dn"),
         )
         .select_from(
             streets.join(months, literal(True)).outerjoin(
@@ -379,20 +390,26 @@ def _street_stock(sc: Scope) -> Select:
         )
         .subquery()
     )
-    stock = func.sum(grid.c.delta).over(partition_by=grid.c.area_code, order_by=(grid.c.year, grid.c.month))
+    order = (grid.c.year, grid.c.month)
     running = select(
-        grid.c.year, grid.c.month, grid.c.area_code, grid.c.district_code, stock.label("stock")
+        grid.c.year,
+        grid.c.month,
+        grid.c.area_code,
+        grid.c.district_code,
+        func.sum(grid.c.dv).over(partition_by=grid.c.area_code, order_by=order).label("value"),
+        func.sum(grid.c.dn).over(partition_by=grid.c.area_code, order_by=order).label("n"),
     ).subquery()
-    total: Any = running.c.stock
+    value: Any = running.c.value
+    count: Any = running.c.n
     source: Any = running
     if sc.since is not None:  # start from the stored stock of the month before
         a = s.agg_monthly
         prev = _month_index(sc.since) - 1
         before = (
-            select(a.c.area_code, a.c.persons)
+            select(a.c.area_code, a.c.value, a.c.persons)
             .where(
                 a.c.level == "street",
-                a.c.indicator_code == "registered_unemployed",
+                a.c.indicator_code == indicator,
                 a.c.group_code == "all",
                 a.c.year == prev // 12,
                 a.c.month == prev % 12 + 1,
@@ -400,19 +417,57 @@ def _street_stock(sc: Scope) -> Select:
             )
             .subquery()
         )
-        total = running.c.stock + func.coalesce(before.c.persons, 0)
+        value = running.c.value + func.coalesce(before.c.value, 0)
+        count = running.c.n + func.coalesce(before.c.persons, 0)
         source = running.outerjoin(before, before.c.area_code == running.c.area_code)
     return select(
         running.c.year,
         running.c.month,
         running.c.area_code,
-        literal("registered_unemployed"),
+        literal(indicator),
         literal("all"),
         literal("street"),
         running.c.district_code,
-        cast(total, s.agg_monthly.c.value.type),
-        cast(total, Integer),
+        cast(value, s.agg_monthly.c.value.type),
+        cast(count, Integer),
     ).select_from(source)
+
+
+def _street_stock(sc: Scope) -> Select:
+    """Registered unemployed at each month end: registrations minus exits, per street (a running sum)."""
+    u = s.unemployment_spell
+    return _running(
+        "registered_unemployed",
+        [
+            _move(u, u.c.registered_on, sc, literal(1)),
+            _move(u, u.c.ended_on, sc, literal(-1), literal(-1), u.c.ended_on.is_not(None)),
+        ],
+        sc,
+    )
+
+
+# The start-up loan portfolio at each month end, per street (running sums; ``persons`` counts loans, and a
+# person holds at most one guaranteed start-up loan at a time). Read by the Funds page instead of the loans.
+LOAN_STOCKS = ("loan_book", "loan_balance", "loan_due", "loan_recovered")
+
+
+def _loan_stocks(sc: Scope) -> list[Select]:
+    """loan_book: issued so far; loan_balance: issued and not yet repaid; loan_due: fallen due so far;
+    loan_recovered: fallen due and repaid (counted at the later of the two dates). Amounts in yuan."""
+    ln = s.startup_loan
+    amount = ln.c.amount_yuan
+    repaid = ln.c.repaid_on.is_not(None)
+    settled = case((ln.c.due_on >= ln.c.repaid_on, ln.c.due_on), else_=ln.c.repaid_on)
+    moves = {
+        "loan_book": [_move(ln, ln.c.issued_on, sc, amount)],
+        "loan_balance": [
+            _move(ln, ln.c.issued_on, sc, amount),
+            _move(ln, ln.c.repaid_on, sc, -amount, literal(-1), repaid),
+        ],
+        "loan_due": [_move(ln, ln.c.due_on, sc, amount)],
+        "loan_recovered": [_move(ln, settled, sc, amount, None, repaid)],
+    }
+    return [_running(code, moves[code], sc) for code in LOAN_STOCKS]
 
 
 def _rollup(child: str, parent: str, sc: Scope, indicator: str | None = None) -> Select:
