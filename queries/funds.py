@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, Float, and_, case, cast, distinct, func, literal, or_, select
@@ -98,7 +99,8 @@ def fund_indicators(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
     - ``loans_issued_vs_target_pct`` = agg_monthly startup_loans_issued months 1…month ÷ loan target × 100;
     - ``last_year_completion_pct`` = the same for the whole previous year against its target;
     - ``loan_recovery_rate_pct`` = amount of loans due by the cut-off and repaid by it ÷ amount due by the
-      cut-off × 100 (all loans on record, cumulative);
+      cut-off × 100 (all loans on record, cumulative; read from the month-end loan stocks that ``bureau
+      refresh`` keeps in agg_monthly, never from the loans themselves);
     - ``loan_overdue_rate_pct`` = outstanding amount of loans past their due date ÷ loan balance × 100 (the
       banking definition: overdue balance ÷ balance; 0 when a district has loans but no balance);
     - ``loan_balance_yuan`` = amount of loans issued by the cut-off and not repaid by it;
@@ -124,7 +126,7 @@ def fund_indicators(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
         s.target,
         s.indicator,
     )
-    ln, gf, sv, ar = s.startup_loan, s.guarantee_fund, s.survey_response, s.area
+    gf, sv, ar = s.guarantee_fund, s.survey_response, s.area
     district_agg = and_(am.c.level == "district", am.c.group_code == "all")
 
     alloc = (
@@ -237,22 +239,30 @@ def fund_indicators(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
         .subquery("loan_targets")
     )
     gf_now, gf_last = gf.alias("gf_now"), gf.alias("gf_last")
-    due = ln.c.due_on <= cut
-    repaid = and_(ln.c.repaid_on.is_not(None), ln.c.repaid_on <= cut)
-    outstanding = and_(ln.c.issued_on <= cut, or_(ln.c.repaid_on.is_(None), ln.c.repaid_on > cut))
+
+    # The loan portfolio at the cut-off: month-end running sums kept by ``bureau refresh`` (LOAN_STOCKS), so the
+    # page never reads the loans themselves. persons = loans (at most one outstanding per person).
+    def stock(code: str, col: Any) -> Any:
+        return func.sum(case((am.c.indicator_code == code, col), else_=0))
+
     loans = (
         select(
-            ln.c.district_code,
-            func.count().label("n_loans"),
-            func.count(distinct(case((due, ln.c.person_id), else_=None))).label("n_due"),
-            func.count(distinct(case((outstanding, ln.c.person_id), else_=None))).label("n_outstanding"),
-            func.sum(case((due, ln.c.amount_yuan), else_=0.0)).label("due_yuan"),
-            func.sum(case((and_(due, repaid), ln.c.amount_yuan), else_=0.0)).label("recovered_yuan"),
-            func.sum(case((outstanding, ln.c.amount_yuan), else_=0.0)).label("balance_yuan"),
-            func.sum(case((and_(outstanding, due), ln.c.amount_yuan), else_=0.0)).label("overdue_yuan"),
+            am.c.district_code,
+            stock("loan_book", am.c.persons).label("n_loans"),
+            stock("loan_due", am.c.persons).label("n_due"),
+            stock("loan_balance", am.c.persons).label("n_outstanding"),
+            stock("loan_due", am.c.value).label("due_yuan"),
+            stock("loan_recovered", am.c.value).label("recovered_yuan"),
+            stock("loan_balance", am.c.value).label("balance_yuan"),
+            (stock("loan_due", am.c.value) - stock("loan_recovered", am.c.value)).label("overdue_yuan"),
         )
-        .where(ln.c.issued_on <= cut)
-        .group_by(ln.c.district_code)
+        .where(
+            district_agg,
+            am.c.year == year,
+            am.c.month == month,
+            am.c.indicator_code.in_(["loan_book", "loan_due", "loan_balance", "loan_recovered"]),
+        )
+        .group_by(am.c.district_code)
         .subquery("loans")
     )
     # Targets met: actual per district and target indicator (flows summed, others at the month).
