@@ -17,6 +17,7 @@ import importlib
 import inspect
 import itertools
 import pkgutil
+import re
 import sqlite3
 import subprocess
 from datetime import date, datetime
@@ -348,10 +349,12 @@ def test_pack_tables_workbook_and_pdf(crafted: dict, tmp_path: Path) -> None:
     text = subprocess.run(
         ["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True
     ).stdout.decode()
-    assert (
-        f"{hidden_actual:,.0f}" not in text or hidden_actual < 1000
-    )  # the district's hidden total is not printed
-    assert "fewer than" in text.lower() or "suppress" in text.lower()
+    target = int(raw.loc[(X, UNE), "target"])
+    rows = re.findall(
+        rf"^\s*\d+\s+Jiang'an District\s+Central\s+{target:,}\s+(\S+)\s+(\S+)", text, flags=re.M
+    )
+    assert rows and all(r == ("—", "—") for r in rows), rows  # actual and completion printed as "—"
+    assert "fewer than 10 persons" in text  # the note that says what "—" means
 
 
 def test_block_rule_matches_the_query_helper(crafted: dict) -> None:
@@ -404,3 +407,73 @@ def test_map_tooltips_coarsen_tiny_population_cells() -> None:
         tips = " ".join(rows["tip"])
         assert "< 10" in tips and "250" in tips
         assert not any(f"people: {n} " in tips for n in (2, 3, 4, 7))
+
+
+@pytest.fixture()
+def payloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """Every download a page offers, built as if clicked: file name (without the date) → bytes."""
+    import streamlit
+    from streamlit.delta_generator import DeltaGenerator
+
+    got: dict[str, bytes] = {}
+    real = DeltaGenerator.download_button
+
+    def spy(self: DeltaGenerator, label: str, data: Any = None, *args: Any, **kwargs: Any) -> Any:
+        raw = data() if callable(data) else data
+        name = re.sub(r"-\d{8}(?=\.)", "", str(kwargs.get("file_name", label)))  # without the day's date
+        got[name] = raw if isinstance(raw, bytes) else raw.encode()
+        return real(self, label, data, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", spy)
+    monkeypatch.setattr(streamlit, "download_button", lambda *a, **k: spy(streamlit._main, *a, **k))
+    return got
+
+
+def _page(monkeypatch: pytest.MonkeyPatch, url: str, page: str, params: dict[str, str]) -> Any:
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("EMPLOYMENT_DB_URL", url)
+    monkeypatch.setenv("EMPLOYMENT_LANG", "en")
+    monkeypatch.setenv("EMPLOYMENT_AUTH", "open")
+    monkeypatch.setenv("EMPLOYMENT_OPEN_ROLE", "leader")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_page_downloads_csv_and_excel(
+    crafted: dict, monkeypatch: pytest.MonkeyPatch, payloads: dict[str, bytes]
+) -> None:
+    """The files a leader downloads hold the same blanks as the screen: Jiang'an's September is empty in the
+    Explore CSV and workbook, its year-to-date in the Targets ranking CSV."""
+    from io import BytesIO
+
+    params = {
+        "measure": UNE,
+        "rows": "area",
+        "cols": "period",
+        "grain": "month",
+        "from": "2026",
+        "to": "2026",
+    }
+    _page(monkeypatch, crafted["url"], "explore", params)
+    name = f"explore-{UNE}-month-2026-2026"
+    csv = pd.read_csv(BytesIO(payloads[name + ".csv"]), encoding="utf-8-sig")
+    book = pd.read_excel(BytesIO(payloads[name + ".xlsx"]), sheet_name="pivot")
+    for table in (csv, book):
+        row = table[table.iloc[:, 0].astype(str).str.startswith("Jiang'an")]
+        assert len(row) == 1 and pd.isna(row["2026-09"].iloc[0]), row
+        assert (
+            row[["2026-07", "2026-08", "2026-09"]].isna().sum(axis=1).iloc[0] >= 2
+        )  # not Q3 minus two months
+        assert table.drop(columns=table.columns[0]).isna().sum(axis=0).isin([0, 2, 3, 4, 5, 6]).all()
+    payloads.clear()
+    _page(monkeypatch, crafted["url"], "targets", {"year": "2026", "month": "9", "indicator": UNE})
+    ranking = pd.read_csv(BytesIO(payloads["attainment-2026-09.csv"]), encoding="utf-8-sig")
+    x = ranking[ranking["area_code"].astype(str) == X]
+    assert len(x) == 1 and pd.isna(x["actual"].iloc[0]) and pd.isna(x["completion_rate"].iloc[0])
+    assert ranking["actual"].isna().sum() >= 2
