@@ -131,13 +131,22 @@ def _trend(
     circuity: float,
     rural: bool,
 ) -> pd.DataFrame:
-    """Covered share (straight-line model) at each year-end from 2019, with the stations open then."""
+    """Covered share (straight-line model) at each year-end from 2019, with the stations open then.
+
+    All year-ends at once (``sc.covered_by_period``: one radius search, one sparse product), not one coverage
+    run per year.
+    """
     rows = []
     cells = _cells(src, cut_off)
-    for y in range(FIRST_YEAR, year + 1):
-        day = _as_of(y, cut_off)
-        res = _coverage(src, cut_off, day, minutes, speed, circuity, rural, "line")
-        pts = _points(src, cut_off, day)
+    years = list(range(FIRST_YEAR, year + 1))
+    open_lists = [_points(src, cut_off, _as_of(y, cut_off)) for y in years]
+    every = pd.concat(open_lists, ignore_index=True).drop_duplicates("point_id").reset_index(drop=True)
+    open_at = np.column_stack([every["point_id"].isin(p["point_id"]).to_numpy() for p in open_lists])
+    covered = sc.covered_by_period(
+        cells, every, open_at, minutes, speed, circuity, RURAL_M if rural else None
+    )
+    for j, (y, pts) in enumerate(zip(years, open_lists, strict=True)):
+        res = pd.DataFrame({"covered": covered[:, j]})
         city = sc.summarise(cells, res).iloc[0]
         rows.append({"year": y, "area": "", "covered_share": city["covered_share"], "stations": len(pts)})
         by = sc.summarise(cells, res, by="district_code")
