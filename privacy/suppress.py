@@ -123,6 +123,7 @@ def suppress(
     monthly: Sequence[str] = (),
     parts: str | None = None,
     counts: dict[str, str] | None = None,
+    span: str | None = None,
 ) -> pd.DataFrame:
     """A copy of ``frame`` with ``values`` set to NaN where they could reveal fewer than ``k`` persons.
 
@@ -133,7 +134,8 @@ def suppress(
     the persons of each month January … this row's month (a tuple; None for figures that are not sums over
     months): the row is hidden unless its month ends a block (:func:`block_ends`). ``monthly``: columns holding
     the month's own value in a year-to-date series, hidden unless both this month and the one before end a
-    block. ``parts``: a column with the smallest non-zero count among the districts a filtered total leaves in
+    block. ``span``: with ``ytd``, a column with the number of months the row covers (1 for a month, 3 for a
+    quarter): the row is hidden unless the months both before and at its end close a block. ``parts``: a column with the smallest non-zero count among the districts a filtered total leaves in
     or out (NaN when unfiltered); the row is hidden when that is small. ``counts``: value column → its own
     count column, for tables whose columns rest on different persons (each column is suppressed on its own,
     with the same secondary rule). Adds a boolean ``suppressed`` column (any value of the row hidden).
@@ -164,6 +166,14 @@ def suppress(
         )
         hidden |= ~releasable
         step_hidden = ~previous
+        if span is not None and span in out.columns:
+            before = [
+                ytd_releasable(
+                    None if m is None or isinstance(m, float) else list(m)[: max(len(m) - int(n), 0)], k
+                )
+                for m, n in zip(series, out[span].fillna(0), strict=True)
+            ]
+            hidden |= ~np.array(before, bool)
     if parts is not None and parts in out.columns:
         hidden |= small(out[parts], k)
     groupings: list[np.ndarray] = []
@@ -198,5 +208,5 @@ def protect(frame: Any, k: int, rule: dict[str, Any] | None) -> Any:
     if not rule or not isinstance(frame, pd.DataFrame):
         return frame
     out = suppress(frame, k, **rule)
-    helpers = [c for c in (rule.get("ytd"), rule.get("parts")) if c and c in out.columns]
+    helpers = [c for c in (rule.get("ytd"), rule.get("parts"), rule.get("span")) if c and c in out.columns]
     return out.drop(columns=helpers)

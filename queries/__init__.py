@@ -30,6 +30,7 @@ def sensitive(
     monthly: tuple[str, ...] = (),
     parts: str | None = None,
     counts: dict[str, str] | None = None,
+    span: str | None = None,
 ) -> Callable[[F], F]:
     """Mark a query whose ``values`` count persons or rest on them (``count`` says how many stand behind each row).
 
@@ -49,6 +50,7 @@ def sensitive(
             "monthly": monthly,
             "parts": parts,
             **({"counts": counts} if counts else {}),
+            **({"span": span} if span else {}),
         }
         return fn
 

@@ -121,7 +121,9 @@ def _label_periods(out: pd.DataFrame, grain: str) -> pd.DataFrame:
     return out
 
 
-@sensitive(values=("value",), dims=DIMENSIONS, parts="parts_persons")
+@sensitive(
+    values=("value",), dims=DIMENSIONS, parts="parts_persons", ytd="months_persons", span="months_span"
+)
 def explore(
     engine: Engine,
     measure: str,
@@ -150,7 +152,10 @@ def explore(
     non-zero count among the parts another view could subtract from a cell: for a total over a chosen subset of
     districts (``districts`` without the ``area`` dimension) every district, chosen or not, so that "all" minus
     "all but one" cannot reveal a small district; for a flow summed over several years (no ``period``
-    dimension) each year, so that two ranges cannot reveal a small year. Present only then.
+    dimension) each year, so that two ranges cannot reveal a small year. Present only then. For flows by
+    period, ``months_persons`` (persons per month January … the period's end, per cell's other dimensions) and
+    ``months_span`` (months the period covers): the year-to-date rule that the Targets page applies, so that a
+    month or quarter here and a year-to-date figure there cannot be subtracted.
 
     Raises ``ValueError`` for an unknown measure, dimension, grain or level, or a dimension that does not apply.
     """
@@ -166,6 +171,11 @@ def explore(
             stmt = _series(measure, kind, dims, grain, years, districts, level)
         out = frame(conn, stmt)
         parts: list[pd.DataFrame] = []
+        monthly = pd.DataFrame()
+        if kind == "flow" and measure != SERVICE_POINTS and "period" in dims:
+            others = [d for d in dims if d != "period"]
+            stmt = _series(measure, kind, [*others, "period"], "month", years, districts, level)
+            monthly = _label_periods(frame(conn, stmt), "month")
         if measure != SERVICE_POINTS and kind in ("flow", "stock"):
             if bool(districts) and district_code is None and "area" not in dims:
                 # every district, chosen or not: "all" minus "all but one" must not reveal a small district
@@ -179,6 +189,9 @@ def explore(
     out["value"] = out["value"].astype(float)
     out["persons"] = out["persons"].astype(float) if "persons" in out.columns else float("nan")
     keep = [*dims, "value", "persons"]
+    if kind == "flow" and "period" in dims and not out.empty:
+        out = _with_months(out, monthly, [d for d in dims if d != "period"], grain)
+        keep += ["months_persons", "months_span"]
     if any(not p.empty for p in parts):
         sub = pd.concat([p for p in parts if not p.empty], ignore_index=True)
         positive = sub.assign(persons=sub["persons"].astype(float).where(sub["persons"].astype(float) > 0))
@@ -186,6 +199,38 @@ def explore(
         out = out.merge(smallest, on=dims, how="left")
         keep.append("parts_persons")
     return out[keep].sort_values(dims, na_position="last").reset_index(drop=True)
+
+
+def _with_months(out: pd.DataFrame, monthly: pd.DataFrame, others: list[str], grain: str) -> pd.DataFrame:
+    """Add each cell's persons per month of its year up to the period's end, and the months it covers."""
+    m = monthly.assign(
+        _y=monthly["period"].str[:4],
+        _m=monthly["period"].str[5:].astype(int),
+        _p=monthly["persons"].astype(float),
+    )
+    keys = [*others, "_y"]
+    table = m.pivot_table(index=keys, columns="_m", values="_p", aggfunc="sum").reindex(columns=range(1, 13))
+    arrays = {
+        k if isinstance(k, tuple) else (k,): row
+        for k, row in zip(table.index, table.fillna(0.0).to_numpy(), strict=True)
+    }
+    label = out["period"].astype(str)
+    if grain == "month":
+        end, span = label.str[5:].astype(int), 1
+    elif grain == "quarter":
+        end, span = label.str[-1].astype(int) * 3, 3
+    else:
+        end, span = pd.Series(12, index=out.index), 12
+    rows = (
+        zip(*[out[o] for o in others], label.str[:4], end, strict=True)
+        if others
+        else zip(label.str[:4], end, strict=True)
+    )
+    months = []
+    for r in rows:
+        arr = arrays.get(tuple(r[:-1]))
+        months.append(tuple(float(v) for v in arr[: int(r[-1])]) if arr is not None else None)
+    return out.assign(months_persons=months, months_span=span)
 
 
 def _period_columns(year: ColumnElement, month: ColumnElement, grain: str) -> list[ColumnElement]:

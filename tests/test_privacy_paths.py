@@ -477,3 +477,41 @@ def test_page_downloads_csv_and_excel(
     x = ranking[ranking["area_code"].astype(str) == X]
     assert len(x) == 1 and pd.isna(x["actual"].iloc[0]) and pd.isna(x["completion_rate"].iloc[0])
     assert ranking["actual"].isna().sum() >= 2
+
+
+def test_no_small_month_is_in_the_span_of_everything_shown_about_a_district(crafted: dict) -> None:
+    """Linear algebra over one district's year: every figure shown anywhere about Jiang'an's urban new
+    employment in 2026 (Explore months, quarters and the year; Targets year-to-date for every month; the monthly
+    curve) is a sum of months. No month with 1 … k−1 persons may be a combination of them."""
+    e: Engine = crafted["engine"]
+    n = 10  # January … October
+    rows: list[np.ndarray] = []
+
+    def add(months: range) -> None:
+        v = np.zeros(n)
+        v[[m - 1 for m in months]] = 1.0
+        rows.append(v)
+
+    for grain, size in (("month", 1), ("quarter", 3), ("year", 12)):
+        t = shown(explore.explore, explore.explore(e, UNE, "area", "period", grain, (YEAR, YEAR)))
+        for period in t.loc[(t["area"] == X) & t["value"].notna(), "period"]:
+            end = {1: lambda p: int(p[5:]), 3: lambda p: 3 * int(p[-1]), 12: lambda p: n}[size](period)
+            add(range(max(end - size, 0) + 1, min(end, n) + 1))
+    for m in range(1, n + 1):
+        ytd = shown(targets.attainment, targets.attainment(e, YEAR, m))
+        if ytd.loc[(ytd["area_code"] == X) & (ytd["indicator_code"] == UNE), "actual"].notna().all():
+            add(range(1, m + 1))
+    curve = shown(targets.monthly_curve, targets.monthly_curve(e, YEAR, X, UNE))
+    for m in curve.loc[curve["cumulative"].notna(), "month"]:
+        add(range(1, int(m) + 1))
+    for m in curve.loc[curve["value"].notna(), "month"]:
+        add(range(int(m), int(m) + 1))
+    public = np.array(rows)
+    persons = targets.monthly_curve(e, YEAR, X, UNE).set_index("month")["persons"]
+    small_months = [m for m, p in persons.items() if 0 < p < K]
+    assert 9 in small_months  # the crafted September
+    base = np.linalg.matrix_rank(public)
+    for m in small_months:
+        unit = np.zeros(n)
+        unit[m - 1] = 1.0
+        assert np.linalg.matrix_rank(np.vstack([public, unit])) > base, f"month {m} can be recovered"
