@@ -69,8 +69,8 @@ def ytd_releasable(months: object, k: int) -> bool:
 def _secondary(
     hidden: np.ndarray,
     persons: np.ndarray,
-    groupings: list[np.ndarray],
-    nested: list[np.ndarray] = (),  # type: ignore[assignment]
+    groupings: Sequence[np.ndarray],
+    nested: Sequence[np.ndarray] = (),
 ) -> np.ndarray:
     """Hide the smallest other row of every group with exactly one hidden row, until no such group is left.
 
@@ -84,13 +84,16 @@ def _secondary(
         alone |= sizes[inverse] == 1
     # the smallest row that stands for somebody (a hidden zero protects little: zeros are easy to guess)
     order_key = np.where(np.isnan(persons), np.inf, np.where(persons == 0, 1e300, persons))
+    members = [
+        [idx for idx in pd.Series(codes).groupby(codes).indices.values() if len(idx) > 1]
+        for codes in groupings
+    ]
     changed = True
     while changed:
         changed = False
-        for codes in groupings:
-            for g in np.unique(codes):
-                idx = np.flatnonzero(codes == g)
-                if len(idx) > 1 and hidden[idx].sum() == 1:
+        for groups in members:
+            for idx in groups:
+                if hidden[idx].sum() == 1:
                     candidates = idx[~hidden[idx] & ~alone[idx]]
                     if not candidates.size:
                         candidates = idx[~hidden[idx]]
@@ -135,10 +138,12 @@ def suppress(
     months): the row is hidden unless its month ends a block (:func:`block_ends`). ``monthly``: columns holding
     the month's own value in a year-to-date series, hidden unless both this month and the one before end a
     block. ``span``: with ``ytd``, a column with the number of months the row covers (1 for a month, 3 for a
-    quarter): the row is hidden unless the months both before and at its end close a block. ``parts``: a column with the smallest non-zero count among the districts a filtered total leaves in
-    or out (NaN when unfiltered); the row is hidden when that is small. ``counts``: value column → its own
-    count column, for tables whose columns rest on different persons (each column is suppressed on its own,
-    with the same secondary rule). Adds a boolean ``suppressed`` column (any value of the row hidden).
+    quarter): the row is hidden unless the months both before and at its end close a block. ``parts``: a column
+    with the smallest non-zero count among the parts another view could subtract (the districts a filtered
+    total leaves in or out, the years of a range); the row is hidden when that is small. ``counts``: value
+    column → its own count column, for tables whose columns rest on different persons (each column is
+    suppressed on its own, with the same secondary rule). Adds a boolean ``suppressed`` column (any value of
+    the row hidden).
     """
     k = effective_k(k)
     out = frame.copy()
