@@ -25,11 +25,18 @@ SCRIPTS = [
     # Several app processes behind nginx (the shipped deploy/ configuration), sticky sessions checked.
     ["bench/load_test.py", "--sessions", "50", "--reruns", "4", "--processes", "1,2,3", "--via-nginx"],
     ["bench/bench_forecasting.py"],
+    ["bench/bench_refresh.py", "--url", f"sqlite:///{ROOT / 'data' / 'demo.sqlite'}", "--repeat", "2"],
+    # The large scale (41 M persons, 55 M events) in a throwaway PostgreSQL: build, main queries, pages.
+    ["bench/bench_large.py", "--repeat", "2"],
 ]
 
 
 def missing(script: list[str]) -> str | None:
     """Why ``script`` cannot run here (a program it needs is not installed), or None."""
+    if "bench/bench_large.py" in script and not (
+        shutil.which("initdb") or list(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    ):
+        return "skipped: PostgreSQL is not installed (Debian: apt-get install postgresql)"
     if "--via-nginx" in script and not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
         return "skipped: nginx is not installed (Debian: apt-get install nginx-light)"
     return None
