@@ -70,10 +70,14 @@ def build(url: str, until: str | None) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url", help="an existing PostgreSQL database (default: a throwaway cluster)")
     parser.add_argument("--until", help="last month of data, YYYY-MM (default: the last full month)")
-    parser.add_argument("--skip-build", action="store_true", help="time the pages on what --url already holds")
+    parser.add_argument(
+        "--skip-build", action="store_true", help="time the pages on what --url already holds"
+    )
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="leave the throwaway server running")
     args = parser.parse_args()
