@@ -177,11 +177,21 @@ def _rebuild(conn: Connection, table: Table, strategy: str | None, column: str |
         ),
         {"name": name},
     ).scalars()
+    # The secondary indexes the table has now (not the schema module's: a migration must see the database as
+    # that revision left it), recreated on the new table from PostgreSQL's own definitions.
+    indexes = conn.execute(
+        text(
+            "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "JOIN pg_class t ON t.oid = x.indrelid "
+            "WHERE t.relname = :name AND pg_table_is_visible(t.oid) AND NOT x.indisprimary"
+        ),
+        {"name": name},
+    ).all()
     for child in list(children):
         conn.exec_driver_sql(f"ALTER TABLE {q(child)} RENAME TO {q(child + '__old')}")
     conn.exec_driver_sql(f"ALTER TABLE {q(name)} RENAME TO {q(old)}")
-    for ix in table.indexes:
-        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {q(ix.name)}")  # type: ignore[arg-type]
+    for index_name, _definition in indexes:
+        conn.exec_driver_sql(f"DROP INDEX {q(index_name)}")
     partition = f" PARTITION BY {strategy} ({q(column)})" if strategy and column else ""
     conn.exec_driver_sql(f"CREATE TABLE {q(name)} (LIKE {q(old)} INCLUDING DEFAULTS){partition}")
     if strategy == "HASH":
@@ -204,5 +214,5 @@ def _rebuild(conn: Connection, table: Table, strategy: str | None, column: str |
         key.append(column)  # a partitioned table's unique keys must contain the partition key
     if key:
         conn.exec_driver_sql(f"ALTER TABLE {q(name)} ADD PRIMARY KEY ({', '.join(q(k) for k in key)})")
-    for ix in table.indexes:
-        ix.create(conn)
+    for _index_name, definition in indexes:
+        conn.exec_driver_sql(definition)  # "CREATE INDEX … ON <name> …": the name now means the new table
