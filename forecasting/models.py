@@ -22,7 +22,7 @@ ARIMA_ORDER = (1, 1, 1)  # non-seasonal (p, d, q) of the SARIMA candidate; seaso
 # is 1e7). The ETS and SARIMA likelihoods are flat near their maximum: stopping at 1e10 (~2e-6 relative)
 # moved forecasts by well under their standard error and cut the fit time by 1.5-2.5x.
 FACTR = 1e10
-# Likelihood evaluations allowed per SARIMAX fit. Real series need 50-130 (benchmark: median 52, max 128);
+# Likelihood evaluations allowed per SARIMAX fit. Real series need 50-130 (57 benchmark windows: median 52, max 128);
 # a noise-free series with missing months took 660 (10 s) on a flat ridge where AR and MA cancel out.
 SARIMA_MAXFUN = 150
 COMBO = "combo"
