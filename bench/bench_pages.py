@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["overview", "targets", "funds", "service_circle", "forecasts", "explore", "data"]
+PAGES = ["overview", "targets", "funds", "service_circle", "forecasts", "explore", "pack", "data"]
 
 
 def measure(url: str, repeat: int) -> list[dict]:
