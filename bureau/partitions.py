@@ -21,7 +21,9 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Table, text
+from sqlalchemy import Table, func, literal, select, text
+from sqlalchemy import column as sa_column
+from sqlalchemy import table as sa_table
 from sqlalchemy.engine import Connection
 
 from bureau import schema
@@ -135,12 +137,10 @@ def ensure_months(conn: Connection, first: date, last: date) -> int:
             if part in existing:
                 continue
             lower, upper = period.start_time.date(), (period + 1).start_time.date()
+            default = sa_table(name + "_default", sa_column(MONTHLY[name]))
+            day = default.c[MONTHLY[name]]
             stray = conn.execute(
-                text(
-                    f"SELECT 1 FROM {q(name + '_default')} WHERE {q(MONTHLY[name])} >= :lo "
-                    f"AND {q(MONTHLY[name])} < :hi LIMIT 1"
-                ),
-                {"lo": lower, "hi": upper},
+                select(literal(1)).select_from(default).where(day >= lower, day < upper).limit(1)
             ).first()
             if stray is not None:
                 continue  # PostgreSQL would refuse the partition while the default one holds that month
@@ -158,11 +158,17 @@ def _date_range(conn: Connection) -> tuple[date, date]:
     today = date.today()
     first, last = date(today.year, 1, 1), date(today.year + 1, 12, 31)
     for name, column in MONTHLY.items():
-        q = conn.dialect.identifier_preparer.quote
-        low, high = conn.execute(text(f"SELECT min({q(column)}), max({q(column)}) FROM {q(name)}")).one()
-        if low is not None:
+        low, high = _span(conn, name, column)
+        if low is not None and high is not None:
             first, last = min(first, low), max(last, high)
     return first, last
+
+
+def _span(conn: Connection, name: str, column: str) -> tuple[date | None, date | None]:
+    """The smallest and largest value of ``column`` in table ``name``."""
+    t = sa_table(name, sa_column(column))
+    low, high = conn.execute(select(func.min(t.c[column]), func.max(t.c[column]))).one()
+    return low, high
 
 
 def _rebuild(conn: Connection, table: Table, strategy: str | None, column: str | None) -> None:
@@ -203,8 +209,8 @@ def _rebuild(conn: Connection, table: Table, strategy: str | None, column: str |
     elif strategy == "RANGE":
         conn.exec_driver_sql(f"CREATE TABLE {q(name + '_default')} PARTITION OF {q(name)} DEFAULT")
         assert column is not None
-        low, high = conn.execute(text(f"SELECT min({q(column)}), max({q(column)}) FROM {q(old)}")).one()
-        if low is not None:
+        low, high = _span(conn, old, column)
+        if low is not None and high is not None:
             ensure_months(conn, low, high)
     cols = ", ".join(q(c.name) for c in table.columns)
     conn.exec_driver_sql(f"INSERT INTO {q(name)} ({cols}) SELECT {cols} FROM {q(old)}")

@@ -11,7 +11,9 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import column as sa_column
+from sqlalchemy import table as sa_table
 
 from bureau import partitions, schema
 from bureau.db import make_engine, upgrade
@@ -50,9 +52,8 @@ def test_same_answers_on_sqlite_month_partitions_and_district_shards(
         pd.testing.assert_frame_equal(results[0], other, check_exact=False, rtol=1e-9, check_dtype=False)
 
 
-def _scalar(engine: Engine, sql: str, **params: object) -> object:
-    with engine.connect() as conn:
-        return conn.execute(text(sql), params).scalar()
+def _count(conn: Connection, name: str) -> int:
+    return int(conn.execute(select(func.count()).select_from(sa_table(name))).scalar_one())
 
 
 def test_event_tables_are_partitioned_by_month_and_queries_prune(pg_demo_url: str) -> None:
@@ -63,7 +64,7 @@ def test_event_tables_are_partitioned_by_month_and_queries_prune(pg_demo_url: st
         )
         # every row sits in its own month's partition; none fell through to the default partition
         for name in partitions.MONTHLY:
-            assert conn.execute(text(f"SELECT count(*) FROM {name}_default")).scalar() == 0
+            assert _count(conn, f"{name}_default") == 0
         march = conn.execute(
             text("SELECT count(*) FROM employment_event_y2024m03"),
         ).scalar()
@@ -132,7 +133,9 @@ def test_district_shards_keep_a_district_together_across_tables(pg_sharded_demo_
         for name in ("employment_event", "agg_monthly", "startup_loan", "person"):
             for shard in range(partitions.SHARDS):
                 codes = conn.execute(
-                    text(f"SELECT DISTINCT district_code FROM {name}_shard{shard}")
+                    select(
+                        sa_table(f"{name}_shard{shard}", sa_column("district_code")).c.district_code
+                    ).distinct()
                 ).scalars()
                 for code in codes:
                     placement.setdefault(code, set()).add(shard)
@@ -160,14 +163,12 @@ def test_layouts_convert_both_ways_keeping_every_row(pg_url: str) -> None:
     engine = make_engine(pg_url)
     demo.build(engine, scale="tiny", until=UNTIL)
     with engine.connect() as conn:
-        before = {n: conn.execute(text(f"SELECT count(*) FROM {n}")).scalar() for n in partitions.DISTRIBUTED}
+        before = {n: _count(conn, n) for n in partitions.DISTRIBUTED}
     for kind in ("none", "district", "month"):
         with engine.begin() as conn:
             partitions.apply(conn, kind)
         with engine.connect() as conn:
-            after = {
-                n: conn.execute(text(f"SELECT count(*) FROM {n}")).scalar() for n in partitions.DISTRIBUTED
-            }
+            after = {n: _count(conn, n) for n in partitions.DISTRIBUTED}
             assert after == before, kind
 
 

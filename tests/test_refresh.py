@@ -258,7 +258,10 @@ def test_random_changes_incremental_equals_full(demo_url: str, data: st.DataObje
                 days += d
                 districts |= ds
             bound = None if data.draw(st.booleans()) else districts
-            incremental(conn, _month_start(min(days)), bound)
+            used = incremental(conn, _month_start(min(days)), bound)  # asserts equality with a full rebuild
+            assert used.since is None or used.since <= _month_start(
+                min(days)
+            )  # never starts after the change
         finally:
             tx.rollback()
     engine.dispose()
