@@ -149,74 +149,28 @@ def fund_indicators(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
         .group_by(sp.c.district_code)
         .subquery("spend")
     )
+
+    def pick(code: str, col: Any, *when: Any, agg: Any = func.sum, default: Any = 0) -> Any:
+        """One indicator's ``col`` out of the district rows, under the extra conditions ``when``."""
+        return agg(case((and_(am.c.indicator_code == code, *when), col), else_=default))
+
+    this_year, last_year = am.c.year == year, am.c.year == year - 1
+    at_cut = and_(am.c.year == year, am.c.month == month)
     flows = (
         select(
             am.c.district_code,
-            func.sum(
-                case(
-                    (and_(am.c.indicator_code == "urban_new_employment", am.c.year == year), am.c.value),
-                    else_=0.0,
-                )
-            ).label("placed"),
-            func.sum(
-                case(
-                    (and_(am.c.indicator_code == "startup_loans_issued", am.c.year == year), am.c.value),
-                    else_=0.0,
-                )
-            ).label("issued_now"),
-            func.sum(
-                case(
-                    (and_(am.c.indicator_code == "startup_loans_issued", am.c.year == year - 1), am.c.value),
-                    else_=0.0,
-                )
-            ).label("issued_last"),
-            func.max(
-                case(
-                    (
-                        and_(
-                            am.c.indicator_code == "registered_unemployed",
-                            am.c.year == year,
-                            am.c.month == month,
-                        ),
-                        am.c.value,
-                    ),
-                    else_=None,
-                )
-            ).label("registered_unemployed"),
-            func.sum(
-                case(
-                    (and_(am.c.indicator_code == "urban_new_employment", am.c.year == year), am.c.persons),
-                    else_=0,
-                )
-            ).label("n_placed"),
-            func.sum(
-                case(
-                    (and_(am.c.indicator_code == "startup_loans_issued", am.c.year == year), am.c.persons),
-                    else_=0,
-                )
-            ).label("n_loans_issued"),
-            func.sum(
-                case(
-                    (
-                        and_(am.c.indicator_code == "startup_loans_issued", am.c.year == year - 1),
-                        am.c.persons,
-                    ),
-                    else_=0,
-                )
-            ).label("n_loans_issued_last"),
-            func.max(
-                case(
-                    (
-                        and_(
-                            am.c.indicator_code == "registered_unemployed",
-                            am.c.year == year,
-                            am.c.month == month,
-                        ),
-                        am.c.persons,
-                    ),
-                    else_=None,
-                )
-            ).label("n_registered"),
+            pick("urban_new_employment", am.c.value, this_year, default=0.0).label("placed"),
+            pick("startup_loans_issued", am.c.value, this_year, default=0.0).label("issued_now"),
+            pick("startup_loans_issued", am.c.value, last_year, default=0.0).label("issued_last"),
+            pick("registered_unemployed", am.c.value, at_cut, agg=func.max, default=None).label(
+                "registered_unemployed"
+            ),
+            pick("urban_new_employment", am.c.persons, this_year).label("n_placed"),
+            pick("startup_loans_issued", am.c.persons, this_year).label("n_loans_issued"),
+            pick("startup_loans_issued", am.c.persons, last_year).label("n_loans_issued_last"),
+            pick("registered_unemployed", am.c.persons, at_cut, agg=func.max, default=None).label(
+                "n_registered"
+            ),
         )
         .where(
             district_agg,
@@ -242,9 +196,7 @@ def fund_indicators(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
 
     # The loan portfolio at the cut-off: month-end running sums kept by ``bureau refresh`` (LOAN_STOCKS), so the
     # page never reads the loans themselves. persons = loans (at most one outstanding per person).
-    def stock(code: str, col: Any) -> Any:
-        return func.sum(case((am.c.indicator_code == code, col), else_=0))
-
+    stock = pick
     loans = (
         select(
             am.c.district_code,
