@@ -87,7 +87,9 @@ def explain(engine: Engine, name: str, fn: Callable[[Engine], Any]) -> list[dict
         cur = raw.cursor()
         for statement, parameters in seen:
             cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, parameters)
-            plan = cur.fetchone()[0][0]
+            row = cur.fetchone()
+            assert row is not None
+            plan = row[0][0]
             out.append(
                 {
                     "query": name,

@@ -1,7 +1,8 @@
-"""`make bench`: run every benchmark script and collect their output in docs/benchmarks-latest.md.
+"""`make bench`: run every benchmark script and write their output into docs/benchmarks.md.
 
-The curated table with the goals beside each figure is docs/benchmarks.md; this file is the raw record of the
-newest run (machine, date, command, output). Not part of `make test`.
+docs/benchmarks.md holds the curated table (goal beside each figure, with the command) at the top; this script
+replaces the section between the ``newest-run`` markers at its end with the raw record of the newest run
+(machine, date, each command with its time, exit status and output). Not part of `make test`.
 """
 
 from __future__ import annotations
@@ -44,13 +45,13 @@ def missing(script: list[str]) -> str | None:
 
 def main() -> None:
     parts = [
-        f"# Newest benchmark run\n\n{datetime.now():%Y-%m-%d %H:%M}, {platform.platform()}, "
+        f"## Newest `make bench` run\n\n{datetime.now():%Y-%m-%d %H:%M}, {platform.platform()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}\n"
     ]
     for script in SCRIPTS:
         reason = missing(script)
         if reason:
-            parts.append(f"## `{' '.join(script)}` (skipped)\n\n{reason}\n")
+            parts.append(f"### `{' '.join(script)}` (skipped)\n\n{reason}\n")
             print(parts[-1], flush=True)
             continue
         command = [sys.executable, *script]
@@ -58,9 +59,23 @@ def main() -> None:
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
         took = time.perf_counter() - started
         out = (done.stdout + ("\n" + done.stderr[-2000:] if done.returncode else "")).strip()
-        parts.append(f"## `{' '.join(script)}` ({took:.0f} s, exit {done.returncode})\n\n```\n{out}\n```\n")
+        parts.append(f"### `{' '.join(script)}` ({took:.0f} s, exit {done.returncode})\n\n```\n{out}\n```\n")
         print(parts[-1], flush=True)
-    (ROOT / "docs" / "benchmarks-latest.md").write_text("\n".join(parts), encoding="utf-8")
+    write_section(ROOT / "docs" / "benchmarks.md", "\n".join(parts))
+
+
+START, END = "<!-- newest-run:start -->", "<!-- newest-run:end -->"
+
+
+def write_section(path: Path, body: str) -> None:
+    """Replace what lies between the newest-run markers of ``path`` (appending them the first time)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        tail = rest.split(END, 1)[1]
+    else:
+        head, tail = text.rstrip("\n") + "\n\n", "\n"
+    path.write_text(f"{head}{START}\n{body}\n{END}{tail}", encoding="utf-8")
 
 
 if __name__ == "__main__":
