@@ -75,7 +75,8 @@ def write_section(path: Path, body: str) -> None:
         tail = rest.split(END, 1)[1]
     else:
         head, tail = text.rstrip("\n") + "\n\n", "\n"
-    path.write_text(f"{head}{START}\n{body}\n{END}{tail}", encoding="utf-8")
+    document = "".join([head, START, "\n", body, "\n", END, tail])
+    path.write_text(document, encoding="utf-8")
 
 
 if __name__ == "__main__":
