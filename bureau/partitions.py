@@ -123,15 +123,7 @@ def ensure_months(conn: Connection, first: date, last: date) -> int:
     for name in MONTHLY:
         if layout(conn, name) != "range":
             continue
-        existing = set(
-            conn.execute(
-                text(
-                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                    "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = :name"
-                ),
-                {"name": name},
-            ).scalars()
-        )
+        existing = set(_partitions(conn, name))
         for period in pd.period_range(pd.Period(first, freq="M"), pd.Period(last, freq="M"), freq="M"):
             part = f"{name}_y{period.year}m{period.month:02d}"
             if part in existing:
@@ -164,6 +156,15 @@ def _date_range(conn: Connection) -> tuple[date, date]:
     return first, last
 
 
+def _partitions(conn: Connection, name: str) -> list[str]:
+    """The names of the partitions attached to table ``name`` (none for a plain table)."""
+    stmt = text(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = :name"
+    )
+    return list(conn.execute(stmt, {"name": name}).scalars())
+
+
 def _span(conn: Connection, name: str, column: str) -> tuple[date | None, date | None]:
     """The smallest and largest value of ``column`` in table ``name``."""
     t = sa_table(name, sa_column(column))
@@ -176,13 +177,7 @@ def _rebuild(conn: Connection, table: Table, strategy: str | None, column: str |
     q = conn.dialect.identifier_preparer.quote
     name = table.name
     old = f"{name}__old"
-    children = conn.execute(
-        text(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = :name"
-        ),
-        {"name": name},
-    ).scalars()
+    children = _partitions(conn, name)
     # The secondary indexes the table has now (not the schema module's: a migration must see the database as
     # that revision left it), recreated on the new table from PostgreSQL's own definitions.
     indexes = conn.execute(
