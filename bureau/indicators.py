@@ -222,3 +222,11 @@ INDICATORS: tuple[Indicator, ...] = (
 BY_CODE = {i.code: i for i in INDICATORS}
 TARGET_CODES = tuple(i.code for i in INDICATORS if i.category == "target")
 GROUPS = ("registered_unemployed", "difficulty", "graduate", "rural_labour", "other")
+# Indicators derived from the per-group street rows of urban new employment (one scan of the events): each
+# is the sum of these groups, so the same figures; the suppression plan links them (queries.disclosure).
+DERIVED_FROM_GROUPS = {
+    "urban_new_employment": GROUPS,
+    "reemployment": ("registered_unemployed", "difficulty"),
+    "difficulty_employment": ("difficulty",),
+    "graduate_employment": ("graduate",),
+}

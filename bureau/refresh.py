@@ -40,7 +40,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
 from bureau import schema as s
-from bureau.indicators import GROUPS
+from bureau.indicators import DERIVED_FROM_GROUPS
 
 log = logging.getLogger(__name__)
 
@@ -240,15 +240,6 @@ def _fill_calendar(conn: Connection, first: date, cut_off: date) -> None:
             insert(s.calendar_month),
             [{"year": p.year, "month": p.month, "month_end": p.end_time.date()} for p in periods],
         )
-
-
-# Indicators derived from the per-group street rows of urban new employment (one scan of the events).
-DERIVED_FROM_GROUPS = {
-    "urban_new_employment": GROUPS,
-    "reemployment": ("registered_unemployed", "difficulty"),
-    "difficulty_employment": ("difficulty",),
-    "graduate_employment": ("graduate",),
-}
 
 
 def _street_events(sc: Scope) -> Select:

@@ -149,7 +149,7 @@ def rank_tile(ctx: Ctx, box: Any, own: pd.DataFrame, n_districts: int) -> None:
     SQL, shown without the other districts' names or figures."""
     year, month = ctx.status.latest_year, ctx.status.latest_month
     new = own[own["indicator_code"] == "urban_new_employment"]
-    if new.empty:
+    if new.empty or pd.isna(new["rank"].iloc[0]):  # suppressed: no rank either (docs/privacy.md)
         box.metric(ctx.t("privacy_rank_title"), "—")
         return
     r = new.iloc[0]

@@ -14,16 +14,18 @@ from ui import charts
 from ui.common import Ctx, district_choices, download_csv, query, run_page, url_widget
 
 STATUS_MD = {"green": ":green[●]", "yellow": ":orange[●]", "red": ":red[●]"}  # no emoji: fonts vary
+# a row whose figure is suppressed has no status or rank (they would bound the hidden figure: docs/privacy.md)
+STATUSES = ("green", "yellow", "red", "withheld")
 
 
 def status_labels(ctx: Ctx) -> dict[str, str]:
     """Status code → "● name" in the page's language."""
-    return {s: f"● {ctx.t('status_' + s)}" for s in ("green", "yellow", "red")}
+    return {s: f"● {ctx.t('status_' + s)}" for s in STATUSES}
 
 
 def status_names(ctx: Ctx) -> dict[str, str]:
     """Status code → its name in the page's language."""
-    return {s: ctx.t("status_" + s) for s in ("green", "yellow", "red")}
+    return {s: ctx.t("status_" + s) for s in STATUSES}
 
 
 def coloured(frame: pd.DataFrame, ctx: Ctx):  # type: ignore[no-untyped-def]
@@ -142,7 +144,7 @@ def ranking_table(ctx: Ctx, f: dict, table: pd.DataFrame) -> pd.DataFrame:
             ctx.t("col_progress"): row["time_elapsed_progress"],
             ctx.t("col_gap"): row["pace_gap"],
             ctx.t("col_margin"): row["margin_pp"],
-            ctx.t("col_status"): row["status"].map(status_labels(ctx)),
+            ctx.t("col_status"): row["status"].fillna("withheld").map(status_labels(ctx)),
             ctx.t("col_peer_rank"): row["peer_rank"],
             ctx.t("col_rank_change"): arrow,
         }
@@ -187,7 +189,7 @@ def heat_and_map(ctx: Ctx, f: dict, table: pd.DataFrame) -> None:
                 table["completion_rate"], table["direction"], table["margin_pp"], table["actual"], strict=True
             )
         ],
-        status_text=table["status"].map(lambda s: ctx.t("status_" + s)),
+        status_text=table["status"].map(lambda s: ctx.t("status_" + (s or "withheld"))),
     )
     left.subheader(ctx.t("heat_table"))
     left.altair_chart(
@@ -198,7 +200,7 @@ def heat_and_map(ctx: Ctx, f: dict, table: pd.DataFrame) -> None:
     status = row[["area_code", "status"]].assign(
         name=row[f["name_col"]],
         completion=[fmt_pct(c) for c in row["completion_rate"]],
-        status_text=row["status"].map(lambda s: ctx.t("status_" + s)),
+        status_text=row["status"].map(lambda s: ctx.t("status_" + (s or "withheld"))),
     )
     bounds = query(meta.boundaries, "district")
     if not ctx.user.city_wide:  # a planner's map holds their own district only, not its neighbours' names
@@ -244,7 +246,7 @@ def drill_down(ctx: Ctx, f: dict) -> None:
             ctx.t("col_completion"): srow["completion_rate"],
             ctx.t("col_progress"): srow["time_elapsed_progress"],
             ctx.t("col_gap"): srow["pace_gap"],
-            ctx.t("col_status"): srow["status"].map(status_labels(ctx)),
+            ctx.t("col_status"): srow["status"].fillna("withheld").map(status_labels(ctx)),
         }
     )
     st.dataframe(

@@ -127,6 +127,8 @@ def suppress(
     parts: str | None = None,
     counts: dict[str, str] | None = None,
     span: str | None = None,
+    withheld: np.ndarray | None = None,
+    step_withheld: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """A copy of ``frame`` with ``values`` set to NaN where they could reveal fewer than ``k`` persons.
 
@@ -142,8 +144,9 @@ def suppress(
     with the smallest non-zero count among the parts another view could subtract (the districts a filtered
     total leaves in or out, the years of a range); the row is hidden when that is small. ``counts``: value
     column → its own count column, for tables whose columns rest on different persons (each column is
-    suppressed on its own, with the same secondary rule). Adds a boolean ``suppressed`` column (any value of
-    the row hidden).
+    suppressed on its own, with the same secondary rule). ``withheld``: rows hidden beforehand (the linked
+    plan, :mod:`privacy.linked`), ``step_withheld``: rows whose ``monthly`` columns are hidden beforehand. Adds
+    a boolean ``suppressed`` column (any value of the row hidden).
     """
     k = effective_k(k)
     out = frame.copy()
@@ -151,7 +154,7 @@ def suppress(
         any_hidden = np.zeros(len(out), bool)
         for col, cnt in counts.items():
             if col in out.columns and cnt in out.columns and not out.empty:
-                one = suppress(out, k, (col,), cnt, groups, dims)
+                one = suppress(out, k, (col,), cnt, groups, dims, withheld=withheld)
                 out[col] = one[col]
                 any_hidden |= one["suppressed"].to_numpy(bool)
         out["suppressed"] = any_hidden
@@ -161,7 +164,9 @@ def suppress(
         return out
     persons = pd.to_numeric(out[count], errors="coerce").to_numpy(float)
     hidden = small(persons, k)
-    step_hidden = np.zeros(len(out), bool)
+    if withheld is not None:
+        hidden |= withheld
+    step_hidden = np.zeros(len(out), bool) if step_withheld is None else step_withheld.copy()
     if ytd is not None and ytd in out.columns:
         series = list(out[ytd])
         releasable = np.array([ytd_releasable(m, k) for m in series], bool)
@@ -170,7 +175,7 @@ def suppress(
             bool,
         )
         hidden |= ~releasable
-        step_hidden = ~previous
+        step_hidden |= ~previous
         if span is not None and span in out.columns:
             before = [
                 ytd_releasable(
@@ -207,11 +212,96 @@ def suppress(
     return out
 
 
-def protect(frame: Any, k: int, rule: dict[str, Any] | None) -> Any:
-    """``frame`` suppressed by a query's ``sensitive`` rule, without the helper columns the rule reads
-    (year-to-date months, filtered-total parts); anything that is not a DataFrame, or has no rule, as it is."""
+#: Helper columns a query adds for the linked plan: the points (privacy.linked) every value of the row is a
+#: difference of; the points the month's own value (``monthly`` columns) also needs; per column (``_points_<c>``).
+POINTS, MONTH_POINTS, COLUMN_POINTS = "_points", "_mpoints", "_points_"
+
+
+def needs_plan(frame: Any) -> bool:
+    """Whether a query's result carries points for the linked plan (so the plan must be decided)."""
+    return isinstance(frame, pd.DataFrame) and any(
+        str(c).startswith(("_points", "_mpoints", "_prev_points")) for c in frame.columns
+    )
+
+
+def _withheld(frame: pd.DataFrame, column: str, plan: Any) -> np.ndarray:
+    return np.array([not plan.all_published(p) for p in frame[column]], bool)
+
+
+def protect(frame: Any, k: int, rule: dict[str, Any] | None, plan: Any = None) -> Any:
+    """``frame`` suppressed by a query's ``sensitive`` rule and the linked ``plan`` (a
+    :class:`privacy.linked.Plan`; rows whose points it does not publish are hidden), without the helper
+    columns the rules read (year-to-date months, filtered-total parts, points); anything that is not a
+    DataFrame, or has no rule, as it is. Ranks named in the rule (``ranks``) are recomputed among the shown
+    rows, and a hidden row has no rank or status (:func:`rerank`)."""
     if not rule or not isinstance(frame, pd.DataFrame):
         return frame
-    out = suppress(frame, k, **rule)
+    rule = dict(rule)
+    ranks = rule.pop("ranks", None)
+    extra: dict[str, Any] = {}
+    per_column = [c for c in frame.columns if str(c).startswith(COLUMN_POINTS)]
+    if plan is not None and not frame.empty:
+        if POINTS in frame.columns:
+            extra["withheld"] = _withheld(frame, POINTS, plan)
+        if MONTH_POINTS in frame.columns:
+            extra["step_withheld"] = _withheld(frame, MONTH_POINTS, plan)
+    out = suppress(frame, k, **rule, **extra)
+    if plan is not None and not out.empty:
+        for c in per_column:
+            target = str(c)[len(COLUMN_POINTS) :]
+            if target in out.columns:
+                gone = _withheld(out, c, plan)
+                out[target] = out[target].astype(float).where(~gone)
+                out["suppressed"] = out["suppressed"].to_numpy(bool) | gone
+    if ranks:
+        prev_ok = None
+        if plan is not None and ranks.get("prev_points") in out.columns:
+            prev_ok = ~_withheld(out, ranks["prev_points"], plan)
+        out = rerank(out, ranks, prev_ok)
     helpers = [c for c in (rule.get("ytd"), rule.get("parts"), rule.get("span")) if c and c in out.columns]
+    helpers += [c for c in out.columns if c in (POINTS, MONTH_POINTS) or str(c).startswith(COLUMN_POINTS)]
+    helpers += [c for c in [(ranks or {}).get("prev_points")] if c and c in out.columns]
     return out.drop(columns=helpers)
+
+
+def rerank(frame: pd.DataFrame, ranks: dict[str, Any], prev_ok: np.ndarray | None = None) -> pd.DataFrame:
+    """Ranks among the shown rows only: a hidden row keeps no rank, status or change (its place among the
+    others would bound the hidden figure between its neighbours'), and the shown rows are ranked again among
+    themselves (1 = best, ties share the best rank), so no gap in the numbering says where a hidden row was.
+
+    ``ranks``: ``by`` (rank column → the columns it ranks within), ``blank`` (columns emptied on a hidden row,
+    e.g. the status), ``prev`` and ``change`` (last period's rank, ranked again among the rows shown now whose
+    last-period figure the plan publishes, ``prev_ok``; the change is last period's minus this one's)."""
+    out = frame.copy()
+    shown = ~out["suppressed"].to_numpy(bool)
+    by: dict[str, Sequence[str]] = ranks.get("by", {})
+    complete = ranks.get("complete")
+    if complete in out.columns and not out.empty and not bool(out[complete].all()):
+        # ranked in the database over rows this frame does not hold (a planner's own district): only blank
+        for col in [*by, ranks.get("prev"), ranks.get("change"), *ranks.get("blank", ())]:
+            if col and col in out.columns:
+                out[col] = out[col].astype(object).where(shown, None)
+        return out.drop(columns=[complete])
+    for col, keys in by.items():
+        if col in out.columns:
+            mine = out[col].astype(float).where(shown)
+            out[col] = mine.groupby([out[k] for k in keys], dropna=False).rank(method="min")
+    prev, change = ranks.get("prev"), ranks.get("change")
+    if prev and prev in out.columns:
+        ok = shown & out[prev].notna().to_numpy()
+        if prev_ok is not None:
+            ok &= prev_ok
+        keys = next(iter(by.values()), ())
+        mine = out[prev].astype(float).where(ok)
+        out[prev] = (
+            mine.groupby([out[k] for k in keys], dropna=False).rank(method="min")
+            if keys
+            else mine.rank(method="min")
+        )
+        first = next(iter(by), None)
+        if change and change in out.columns and first:
+            out[change] = out[prev] - out[first]
+    for col in ranks.get("blank", ()):
+        if col in out.columns:
+            out[col] = out[col].astype(object).where(shown, None)
+    return out.drop(columns=[c for c in [complete] if c and c in out.columns])

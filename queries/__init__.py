@@ -31,13 +31,17 @@ def sensitive(
     parts: str | None = None,
     counts: dict[str, str] | None = None,
     span: str | None = None,
+    ranks: dict[str, Any] | None = None,
 ) -> Callable[[F], F]:
     """Mark a query whose ``values`` count persons or rest on them (``count`` says how many stand behind each row).
 
     Every caller (the UI's query runner, the meeting pack, exports) blanks rows that could reveal fewer than k
     persons, with secondary suppression within ``groups`` and along ``dims``, the year-to-date rule for ``ytd``
     and ``monthly``, the filtered-total rule for ``parts``, and ``counts`` for a table whose columns rest on
-    different persons (value column → its count column); see ``privacy.suppress``.
+    different persons (value column → its count column), and ``ranks`` (ranks recomputed among the shown rows,
+    none on a hidden row); see ``privacy.suppress``. A query whose figures are cut from ``agg_monthly`` also
+    returns the points each row is a difference of (``_points``, ``_mpoints``, ``_points_<column>``; see
+    ``privacy.linked``), so that every view hides what the city-wide plan hides.
     """
 
     def mark(fn: F) -> F:
@@ -51,6 +55,7 @@ def sensitive(
             "parts": parts,
             **({"counts": counts} if counts else {}),
             **({"span": span} if span else {}),
+            **({"ranks": ranks} if ranks else {}),
         }
         return fn
 
@@ -68,14 +73,27 @@ def non_person(reason: str) -> Callable[[F], F]:
     return mark
 
 
+def disclosure_control(reason: str) -> Callable[[F], F]:
+    """Mark a query read only to decide what the others may show (the suppression plan), never shown itself:
+    it reads every district, whoever is logged in, and no page may run it through the query runner."""
+
+    def mark(fn: F) -> F:
+        fn.disclosure_control = reason  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
 def classification(fn: Callable[..., Any]) -> str | None:
-    """``"sensitive"``, ``"reference"``, ``"non_person"`` or None (unclassified: a test fails on it)."""
+    """``"sensitive"``, ``"reference"``, ``"non_person"``, ``"disclosure_control"`` or None (unclassified: a
+    test fails on it)."""
     found = [
         name
         for name, attr in (
             ("sensitive", "sensitive"),
             ("reference", "reference_data"),
             ("non_person", "non_person"),
+            ("disclosure_control", "disclosure_control"),
         )
         if getattr(fn, attr, None)
     ]

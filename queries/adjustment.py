@@ -9,6 +9,7 @@ from sqlalchemy import Engine, and_, func, select
 
 from bureau import schema as s
 from queries import frame, sensitive
+from queries.disclosure import month_points
 
 
 @sensitive(values=("ytd", "full", "completion", "completion_full", "last_year_completion"), groups=("year",))
@@ -75,4 +76,11 @@ def adjustment_panel(
         last.rename(columns={"completion_full": "last_year_completion"}), on=["area_code", "year"], how="left"
     )
     panel["log_labour_force"] = np.log(panel["labour_force"].astype(float))
+    # the plan's points (privacy.linked): the year to ``month``, the whole year, and last year
+    panel["_points"] = [
+        (month_points(indicator_code, "all", a, y, 1, month) or ())
+        + (month_points(indicator_code, "all", a, y, 1, 12) or ())
+        + (month_points(indicator_code, "all", a, y - 1, 1, 12) or ())
+        for a, y in zip(panel["area_code"], panel["year"].astype(int), strict=True)
+    ]
     return panel.sort_values(["year", "area_code"]).reset_index(drop=True)

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, and_, func, select
 
 from bureau import schema as s
 from queries import frame, non_person, sensitive
+from queries.disclosure import with_points
 
 LATE_AFTER_DAYS = 10
 RECONCILE_TOLERANCE = 0.02  # relative difference above which a report does not reconcile
@@ -103,7 +104,7 @@ def unreconciled(engine: Engine, year: int, month: int, district_code: str | Non
     with engine.connect() as conn:
         out = frame(conn, stmt)
     rel = (out["reported"] - out["records"]).abs() / out["records"].abs().clip(lower=1)
-    return out[rel > RECONCILE_TOLERANCE].reset_index(drop=True)
+    return with_points(out[rel > RECONCILE_TOLERANCE].reset_index(drop=True))
 
 
 @sensitive(values=("value",), groups=("year", "month"))
@@ -118,7 +119,7 @@ def monthly_series(
     if district_code is not None:
         stmt = stmt.where(a.c.district_code == district_code)
     with engine.connect() as conn:
-        return frame(conn, stmt)
+        return with_points(frame(conn, stmt), indicator_code)
 
 
 def outliers(
@@ -170,4 +171,4 @@ def outlier_months(
     found = outliers(series, shock_years)
     persons = series.set_index(["area_code", "year", "month"])["persons"]
     keys = pd.MultiIndex.from_frame(found[["area_code", "year", "month"]])
-    return found.assign(persons=persons.reindex(keys).to_numpy(float))
+    return with_points(found.assign(persons=persons.reindex(keys).to_numpy(float)), indicator_code)

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 
 from bureau import schema as s
 from queries import frame, reference_data, sensitive
+from queries.disclosure import month_points
 
 SERVICE_POINTS = "service_points"
 MONTHLY_KINDS = ("flow", "stock", "rate", "flag")
@@ -185,6 +186,8 @@ def explore(
                 # each year of the range: two ranges differ by whole years, which must not be small
                 stmt = _series(measure, kind, [*dims, "period"], "year", years, districts, level)
                 parts.append(_label_periods(frame(conn, stmt), "year"))
+        span = _span(conn, measure, years) if "period" not in dims else None
+        city = conn.execute(select(s.area.c.area_code).where(s.area.c.level == "city")).scalar()
     out = _label_periods(out, grain)
     out["value"] = out["value"].astype(float)
     out["persons"] = out["persons"].astype(float) if "persons" in out.columns else float("nan")
@@ -198,7 +201,47 @@ def explore(
         smallest = positive.groupby(dims, dropna=False)["persons"].min().rename("parts_persons").reset_index()
         out = out.merge(smallest, on=dims, how="left")
         keep.append("parts_persons")
+    if measure != SERVICE_POINTS and kind in ("flow", "stock", "rate") and not out.empty:
+        whole = list(districts) if districts else [str(city)]
+        out["_points"] = _points(out, measure, dims, whole, span)
+        keep.append("_points")
     return out[keep].sort_values(dims, na_position="last").reset_index(drop=True)
+
+
+def _span(conn: Connection, measure: str, years: Sequence[int] | None) -> tuple[int, int]:
+    """The first and last year a cell without the period dimension sums over."""
+    if years is not None:
+        return int(years[0]), int(years[1])
+    a = s.agg_monthly
+    low, high = conn.execute(
+        select(func.min(a.c.year), func.max(a.c.year)).where(a.c.indicator_code == measure)
+    ).one()
+    return int(low or 0), int(high or 0)
+
+
+def _points(
+    out: pd.DataFrame, measure: str, dims: list[str], whole: list[str], span: tuple[int, int] | None
+) -> list[tuple | None]:
+    """Each cell's points for the linked plan (privacy.linked): its areas (the row's, else the chosen
+    districts or the city) from the month before its period to the period's end."""
+    found = []
+    for row in out.itertuples(index=False):
+        group = str(row.group) if "group" in dims else "all"
+        areas = [str(row.area)] if "area" in dims else whole
+        if span is not None:
+            found.append(month_points(measure, group, areas, span[0], 1, 12, end=(span[1], 12)))
+            continue
+        label = str(row.period)
+        year = int(label[:4])
+        if len(label) == 4:
+            first, last = 1, 12
+        elif "Q" in label:
+            last = 3 * int(label[-1])
+            first = last - 2
+        else:
+            first = last = int(label[5:])
+        found.append(month_points(measure, group, areas, year, first, last))
+    return found
 
 
 def _with_months(out: pd.DataFrame, monthly: pd.DataFrame, others: list[str], grain: str) -> pd.DataFrame:

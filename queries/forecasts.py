@@ -13,6 +13,7 @@ from sqlalchemy import Engine, and_, select
 
 from bureau import schema as s
 from queries import frame, non_person, reference_data, sensitive
+from queries.disclosure import with_points
 
 REGISTERED = "registered_unemployed"  # stock, persons
 RATE = "registered_unemployment_rate"  # percent, read against the control line
@@ -63,7 +64,7 @@ def series_history(
     with engine.connect() as conn:
         out = frame(conn, stmt)
     out["value"] = out["value"].astype(float)
-    return out
+    return with_points(out)
 
 
 def to_wide(history: pd.DataFrame) -> pd.DataFrame:

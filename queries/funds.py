@@ -20,6 +20,7 @@ from sqlalchemy import Engine, Float, and_, case, cast, distinct, func, literal,
 
 from bureau import schema as s
 from queries import frame, non_person, reference_data, sensitive
+from queries.disclosure import month_points
 
 FUND_CODES: tuple[str, ...] = (
     "own_funds_ratio_pct",
@@ -321,6 +322,15 @@ def fund_indicators(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
     for name in (*INDICATOR_COLUMNS, *sorted(set(PERSON_COUNTS.values()))):
         out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
     out["area_code"] = out["area_code"].astype(str)
+    # the plan's points (privacy.linked) of the indicators cut from agg_monthly, column by column
+    linked = {
+        "cost_per_placement_yuan": ("urban_new_employment", year, month),
+        "loans_issued_vs_target_pct": ("startup_loans_issued", year, month),
+        "last_year_completion_pct": ("startup_loans_issued", year - 1, 12),
+        "registered_unemployed": ("registered_unemployed", year, month),
+    }
+    for col, (indicator, y, m) in linked.items():
+        out[f"_points_{col}"] = [month_points(indicator, "all", a, y, 1, m) for a in out["area_code"]]
     return out
 
 

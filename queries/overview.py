@@ -14,6 +14,7 @@ from sqlalchemy import Engine, and_, func, or_, select
 
 from bureau import schema as s
 from queries import frame, non_person, sensitive
+from queries.disclosure import with_points
 
 CITY = "420100"
 
@@ -84,7 +85,7 @@ def city_series(
     start = first.year * 100 + first.month
     ym = a.c.year * 100 + a.c.month
     stmt = (
-        select(a.c.indicator_code, a.c.year, a.c.month, a.c.value, a.c.persons)
+        select(a.c.indicator_code, a.c.area_code, a.c.year, a.c.month, a.c.value, a.c.persons)
         .where(
             a.c.level == ("city" if district_code is None else "district"),
             *([] if district_code is None else [a.c.area_code == district_code]),
@@ -96,7 +97,7 @@ def city_series(
         .order_by(a.c.indicator_code, a.c.year, a.c.month)
     )
     with engine.connect() as conn:
-        return frame(conn, stmt)
+        return with_points(frame(conn, stmt))
 
 
 @non_person("modelled resident estimates per 250 m cell (census-style, no bureau record): docs/privacy.md")

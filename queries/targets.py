@@ -15,6 +15,8 @@ from sqlalchemy.engine import Connection
 
 from bureau import schema as s
 from queries import frame, reference_data, sensitive
+from queries.disclosure import GROUPED as UNE
+from queries.disclosure import month_points
 
 SHOCK_YEARS = (2020,)
 
@@ -195,6 +197,14 @@ def classify(
     values=("actual", "completion_rate", "pace_gap", "margin_pp"),
     groups=("indicator_code",),
     ytd="months_persons",
+    ranks={
+        "by": {"rank": ("indicator_code",), "peer_rank": ("indicator_code", "zone")},
+        "blank": ("status",),
+        "prev": "rank_prev",
+        "change": "rank_change",
+        "prev_points": "_prev_points",
+        "complete": "_complete",
+    },
 )
 def attainment(
     engine: Engine,
@@ -245,6 +255,11 @@ def attainment(
     now = now.merge(months, on=["area_code", "indicator_code"], how="left")
     now["months_persons"] = now["months_persons"].astype(object).where(now["kind"] == "flow", None)
     now["area_name"] = now["name_zh"]
+    # the plan's points (privacy.linked): this year-to-date, and last quarter's for its rank
+    codes, areas = now["indicator_code"].tolist(), now["area_code"].tolist()
+    now["_points"] = [month_points(i, "all", a, year, 1, month) for i, a in zip(codes, areas, strict=True)]
+    now["_prev_points"] = [month_points(i, "all", a, py, 1, pm) for i, a in zip(codes, areas, strict=True)]
+    now["_complete"] = district_code is None  # ranked over the rows returned (not a planner's one district)
     return now
 
 
@@ -292,6 +307,9 @@ def monthly_curve(
     persons = out["persons"].astype(float).tolist()
     out["months_persons"] = [tuple(persons[: i + 1]) for i in range(len(out))]
     out["cum_persons"] = np.cumsum(persons) if persons else []
+    months = out["month"].astype(int).tolist()
+    out["_points"] = [month_points(indicator_code, "all", area_code, year, 1, m) for m in months]
+    out["_mpoints"] = [month_points(indicator_code, "all", area_code, year, m, m) for m in months]
     return out
 
 
@@ -320,7 +338,7 @@ def group_breakdown(
             a.c.year == year,
             a.c.month <= month,
             a.c.area_code == area_code,
-            a.c.indicator_code == "urban_new_employment",
+            a.c.indicator_code == UNE,
             a.c.group_code != "all",
         )
         .group_by(a.c.group_code)
@@ -339,4 +357,6 @@ def group_breakdown(
             where.append(a.c.district_code == district_code)
         level = conn.execute(select(s.area.c.level).where(s.area.c.area_code == area_code)).scalar() or ""
         months = _months_persons(conn, year, month, str(level), ["group_code"], where)
-    return out.merge(months, on="group_code", how="left")
+    out = out.merge(months, on="group_code", how="left")
+    out["_points"] = [month_points(UNE, str(g), area_code, year, 1, month) for g in out["group_code"]]
+    return out

@@ -11,7 +11,7 @@ import pandas as pd
 import pydeck as pdk
 
 STATUS_RGB = {"green": [46, 125, 50], "yellow": [249, 168, 37], "red": [198, 40, 40], None: [189, 189, 189]}
-STATUS_HEX = {"green": "#2E7D32", "yellow": "#F9A825", "red": "#C62828"}
+STATUS_HEX = {"green": "#2E7D32", "yellow": "#F9A825", "red": "#C62828", "withheld": "#9E9E9E"}
 WUHAN_VIEW = pdk.ViewState(longitude=114.35, latitude=30.62, zoom=8.4, pitch=0)
 
 

@@ -18,8 +18,8 @@ from bureau.auth import User
 from bureau.config import settings
 from bureau.db import make_engine
 from i18n import catalogue, fmt_date, fmt_month, t
-from privacy import protect
-from queries import meta
+from privacy import linked, needs_plan, protect
+from queries import disclosure, meta
 from ui.auth import current_user, record
 from ui.auth import sidebar as auth_sidebar
 
@@ -66,6 +66,13 @@ def _cached(path: str, url: str, cut_off: date | None, args: tuple, kwargs: tupl
     return fn(engine(), *args, **dict(kwargs))
 
 
+@st.cache_resource(ttl=3600, show_spinner=False, max_entries=8)
+def _plan(url: str, cut_off: date | None, k: int) -> linked.Plan:
+    """The city-wide suppression plan for the data as of ``cut_off`` (shared by every session: it is decided
+    on every district whoever asks, so that each view hides what every other view hides)."""
+    return linked.plan(disclosure.cube(engine()), k, linked.Links(**disclosure.links()))
+
+
 def scoped(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments with the user's district forced in, for a district planner.
 
@@ -95,7 +102,10 @@ def query(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         args,
         tuple(sorted(kwargs.items())),
     )
-    return protect(result, settings().min_cell_persons, getattr(fn, "sensitive", None))
+    k = settings().min_cell_persons
+    rule = getattr(fn, "sensitive", None)
+    plan = _plan(settings().db_url, status.cut_off, k) if rule and needs_plan(result) else None
+    return protect(result, k, rule, plan)
 
 
 def _freshness(status: meta.DataStatus, lang: str) -> str:

@@ -81,6 +81,11 @@ def target_text(value: Any, unit: str, lang: str) -> str:
     return "100%" if unit == "yes_no" else value_text(value, unit, lang)
 
 
+def rank_text(value: Any) -> str:
+    """A rank, or "—" for a row whose figure is suppressed (it has no rank: docs/privacy.md)."""
+    return "—" if value is None or value != value else f"{int(value)}"
+
+
 def rank_change_text(value: Any) -> str:
     if value is None or value != value or float(value) == 0:
         return "—"
@@ -298,7 +303,7 @@ class _Renderer:
             for j, c in enumerate(codes, start=1):
                 if (a.area_code, c) in by.index:
                     r = by.loc[(a.area_code, c)]
-                    row.append(f"{int(r['rank'])}")
+                    row.append(rank_text(r["rank"]))
                     extra += self._status_style(j, i, r["status"])
                 else:
                     row.append("")
@@ -337,7 +342,7 @@ class _Renderer:
             extra: list[tuple] = []
             for i, r in enumerate(rows_df.itertuples(), start=1):
                 row = [
-                    int(r.rank),
+                    rank_text(r.rank),
                     getattr(r, self.name_col),
                     self.t(f"pack_zone_{r.zone}"),
                     target_text(r.target, unit, self.lang),
@@ -356,7 +361,7 @@ class _Renderer:
                     ]
                 else:
                     row += [_pp(r.margin_pp) if direction == "control" else "—"]
-                row += [self.status(r.status), int(r.peer_rank), rank_change_text(r.rank_change)]
+                row += [self.status(r.status), rank_text(r.peer_rank), rank_change_text(r.rank_change)]
                 rows.append(row)
                 extra += self._status_style(len(row) - 3, i, r.status)
             n = len(head)

@@ -145,11 +145,27 @@ class Pack:
         return dict(self.content.get("meta", {}))
 
 
-def _protect(fn: Callable[..., Any], frame: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Small-count suppression by the query's own ``sensitive`` rule (nothing for other queries)."""
-    from privacy import protect
+_PLANS: dict[tuple[int, int], Any] = {}  # the linked plan of the pack being built, per engine and k
 
-    return protect(frame, k, getattr(fn, "sensitive", None))  # type: ignore[no-any-return]
+
+def _plan(engine: Engine, k: int) -> Any:
+    """The city-wide suppression plan (privacy.linked), decided once per pack build."""
+    from privacy import linked
+    from queries import disclosure
+
+    key = (id(engine), k)
+    if key not in _PLANS:
+        _PLANS[key] = linked.plan(disclosure.cube(engine), k, linked.Links(**disclosure.links()))
+    return _PLANS[key]
+
+
+def _protect(fn: Callable[..., Any], frame: pd.DataFrame, k: int, engine: Engine) -> pd.DataFrame:
+    """Small-count suppression by the query's own ``sensitive`` rule and the linked plan, as the pages apply
+    them (nothing for other queries)."""
+    from privacy import needs_plan, protect
+
+    plan = _plan(engine, k) if needs_plan(frame) else None
+    return protect(frame, k, getattr(fn, "sensitive", None), plan)  # type: ignore[no-any-return]
 
 
 def _as_of(engine: Engine, year: int, q: int) -> int:
@@ -189,7 +205,10 @@ def _ranking(engine: Engine, year: int, month: int, k: int) -> tuple[pd.DataFram
     city = targets.attainment(
         engine, year, month, level="city", yellow_margin_pp=margin, control_cushion_pp=cushion
     )
-    district, city = _protect(targets.attainment, district, k), _protect(targets.attainment, city, k)
+    district, city = (
+        _protect(targets.attainment, district, k, engine),
+        _protect(targets.attainment, city, k, engine),
+    )
     cols = [
         "area_code",
         "name_zh",
@@ -253,7 +272,7 @@ def _funds(engine: Engine, year: int, month: int, names: pd.DataFrame, k: int) -
     from scoring import allocate, score
 
     scheme = _scheme(engine)
-    indicators = _protect(funds.fund_indicators, funds.fund_indicators(engine, year, month), k)
+    indicators = _protect(funds.fund_indicators, funds.fund_indicators(engine, year, month), k, engine)
     out: dict[str, Any] = {"scheme": scheme, "note": ""}
     try:
         scored = score(indicators, scheme)
@@ -269,7 +288,7 @@ def _funds(engine: Engine, year: int, month: int, names: pd.DataFrame, k: int) -
         scores["grade"] = None
     scores["rank"] = scores["rank"].astype(float)
     out["scores"] = scores.sort_values(["rank", "area_code"]).reset_index(drop=True)
-    last = _protect(funds.allocation_totals, funds.allocation_totals(engine, year - 1), k)
+    last = _protect(funds.allocation_totals, funds.allocation_totals(engine, year - 1), k, engine)
     pot = float(last["amount_yuan"].sum()) if not last.empty else 0.0
     out["pot"] = pot
     if pot <= 0:
@@ -303,8 +322,8 @@ def _coverage(engine: Engine, on: date, names: pd.DataFrame, k: int) -> tuple[pd
         parts = [to_wgs84(part, str(datum)) for datum, part in frame.groupby("datum", sort=False)]
         return pd.concat(parts).loc[frame.index]
 
-    cells = _protect(overview.population_cells, overview.population_cells(engine), k)
-    points = _protect(overview.open_points, overview.open_points(engine, on), k)
+    cells = _protect(overview.population_cells, overview.population_cells(engine), k, engine)
+    points = _protect(overview.open_points, overview.open_points(engine, on), k, engine)
     if cells.empty:
         return names.iloc[0:0], {"share": None, "points": len(points)}
     rule = COVERAGE_RULE
@@ -340,7 +359,7 @@ def _forecast(engine: Engine, k: int) -> tuple[pd.DataFrame, dict[str, Any]]:
     parts: list[pd.DataFrame] = []
     info: dict[str, Any] = {"run_id": None, "model_version": None, "cut_off": None}
     for code in FORECAST_SERIES:
-        got = _protect(overview.latest_forecast, overview.latest_forecast(engine, CITY, code), k)
+        got = _protect(overview.latest_forecast, overview.latest_forecast(engine, CITY, code), k, engine)
         if got.empty:
             continue
         if info["run_id"] is None or int(got["run_id"].iloc[0]) > int(info["run_id"]):
@@ -360,7 +379,7 @@ def _curve(engine: Engine, year: int, month: int, k: int) -> pd.DataFrame:
     from queries import targets
 
     curve = _protect(
-        targets.monthly_curve, targets.monthly_curve(engine, year, CITY, CURVE_INDICATOR), k
+        targets.monthly_curve, targets.monthly_curve(engine, year, CITY, CURVE_INDICATOR), k, engine
     ).astype({"month": int})
     target = float(curve["target"].dropna().iloc[0]) if curve["target"].notna().any() else float("nan")
     lines = targets.pace_lines(targets.seasonal_profile(engine, year), CURVE_INDICATOR, target)
@@ -388,7 +407,7 @@ def _quality(engine: Engine, year: int, month: int, k: int) -> pd.DataFrame:
                 check="late", area_code=r.area_code, year=r.year, month=r.month, detail=f"{int(r.days_late)}"
             )
         )
-    for r in _protect(checks.unreconciled, checks.unreconciled(engine, year, month), k).itertuples():
+    for r in _protect(checks.unreconciled, checks.unreconciled(engine, year, month), k, engine).itertuples():
         rows.append(
             dict(
                 check="unreconciled",
@@ -398,7 +417,7 @@ def _quality(engine: Engine, year: int, month: int, k: int) -> pd.DataFrame:
                 detail=f"{r.indicator_code}: {_g(r.reported)} / {_g(r.records)}",
             )
         )
-    found = _protect(checks.outlier_months, checks.outlier_months(engine), k)
+    found = _protect(checks.outlier_months, checks.outlier_months(engine), k, engine)
     found = found[(found["year"] == year) & (found["month"] <= month)]
     for r in found.itertuples():
         rows.append(
@@ -421,6 +440,7 @@ def build(engine: Engine, quarter: str) -> dict[str, Any]:
     month = _as_of(engine, year, q)
     status = meta.data_status(engine)
     k = settings().min_cell_persons
+    _PLANS.clear()  # decided on the data as it is now
     names = _names(engine)
     inds = meta.indicators(engine)[["code", "name_zh", "name_en", "unit", "direction", "kind", "category"]]
     ranking, key = _ranking(engine, year, month, k)
