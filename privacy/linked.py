@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from privacy.suppress import block_ends, effective_k
+from privacy.suppress import effective_k
 
 Series = tuple[str, str]  # (indicator_code, group_code)
 Point = tuple[str, str, str, int, int]  # (indicator_code, group_code, area_code, year, month)
@@ -89,16 +89,13 @@ def plan(cube: pd.DataFrame, k: int, links: Links | None = None) -> Plan:
     links = links or Links()
     if cube.empty:
         return Plan(k, links, frozenset())
-    nodes = [links.node((i, g)) for i, g in zip(cube["indicator_code"], cube["group_code"], strict=True)]
-    data = cube.assign(
-        family=[f for f, _ in nodes],
-        node=[n for _, n in nodes],
-        persons=pd.to_numeric(cube["persons"], errors="coerce").fillna(0.0),
-    )
+    series = cube[["indicator_code", "group_code"]].drop_duplicates()
+    nodes = [links.node((i, g)) for i, g in series.itertuples(index=False)]
+    series = series.assign(family=[f for f, _ in nodes], node=[n for _, n in nodes])
+    data = cube.merge(series, on=["indicator_code", "group_code"], how="left")
+    data["persons"] = pd.to_numeric(data["persons"], errors="coerce").fillna(0.0)
     # an alias is the same figure as its node: one row per point
-    data = data.groupby(["family", "node", "area_code", "year", "month"], as_index=False).agg(
-        persons=("persons", "max"), parent_code=("parent_code", "first"), kind=("kind", "first")
-    )
+    data = data.drop_duplicates(["family", "node", "area_code", "year", "month"])
     parents = data.drop_duplicates("area_code").set_index("area_code")["parent_code"]
     hidden: set[tuple[str, str, str, int, int]] = set()
     stats = {"primary": 0, "secondary": 0}
@@ -132,11 +129,7 @@ def _family_year(
         hide = (level > 0) & (level < k)
     else:
         level = np.cumsum(x, axis=2)
-        hide = np.zeros_like(x, dtype=bool)
-        for i in range(len(node_list)):
-            for j in range(len(area_list)):
-                if level[i, j, -1] > 0:
-                    hide[i, j] = ~np.array(block_ends(x[i, j], k), bool)
+        hide = ~_block_ends(x, k)
     primary = int(hide.sum())
     # the smallest member of a line that stands for somebody is hidden first (a hidden zero protects little)
     order = np.where(level == 0, np.inf, level)
@@ -151,6 +144,17 @@ def _family_year(
             changed |= _close(hide, order, members, axis=0)
     found = np.argwhere(hide)
     return [(node_list[i], area_list[j], int(m) + 1) for i, j, m in found], primary
+
+
+def _block_ends(x: np.ndarray, k: int) -> np.ndarray:
+    """:func:`privacy.suppress.block_ends` for every series at once (months on the last axis)."""
+    run = np.zeros(x.shape[:-1])
+    out = np.zeros(x.shape, bool)
+    for m in range(x.shape[-1]):
+        run = run + x[..., m]
+        run = np.where(run >= k, 0.0, run)
+        out[..., m] = run == 0
+    return out
 
 
 def _lines(parent_of: Mapping[str, object], index: Mapping[str, int]) -> list[list[int]]:

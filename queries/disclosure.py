@@ -23,29 +23,24 @@ LEVELS = ("street", "district", "city")
 @disclosure_control("persons per series, area and month, to decide the suppression plan; never shown")
 def cube(engine: Engine) -> pd.DataFrame:
     """Columns ``indicator_code, group_code, area_code, parent_code, year, month, persons, kind`` for every
-    flow and stock of ``agg_monthly`` (groups only for urban new employment)."""
-    a, ar, ind = s.agg_monthly, s.area, s.indicator
-    stmt = (
-        select(
-            a.c.indicator_code,
-            a.c.group_code,
-            a.c.area_code,
-            ar.c.parent_code,
-            a.c.year,
-            a.c.month,
-            a.c.persons,
-            ind.c.kind,
-        )
-        .join(ar, ar.c.area_code == a.c.area_code)
-        .join(ind, ind.c.code == a.c.indicator_code)
-        .where(
-            ind.c.kind.in_(["flow", "stock"]),
-            a.c.level.in_(LEVELS),
-            (a.c.group_code == "all") | (a.c.indicator_code == GROUPED),
-        )
+    flow and stock of ``agg_monthly`` (groups only for urban new employment; an indicator that is one group
+    of it is read once, as the group)."""
+    a, ar = s.agg_monthly, s.area
+    kinds = {code: kind_of(code) for code in BY_CODE}
+    one_group = {code for code, groups in DERIVED_FROM_GROUPS.items() if len(groups) == 1}
+    codes = sorted(c for c, k in kinds.items() if k in ("flow", "stock") and c not in one_group)
+    stmt = select(a.c.indicator_code, a.c.group_code, a.c.area_code, a.c.year, a.c.month, a.c.persons).where(
+        a.c.indicator_code.in_(codes),
+        a.c.level.in_(LEVELS),
+        (a.c.group_code == "all") | (a.c.indicator_code == GROUPED),
     )
+    areas = select(ar.c.area_code, ar.c.parent_code).where(ar.c.level.in_(LEVELS))
     with engine.connect() as conn:
-        return frame(conn, stmt)
+        out = frame(conn, stmt)
+        parent = frame(conn, areas).set_index("area_code")["parent_code"]
+    out.insert(3, "parent_code", out["area_code"].map(parent))
+    out["kind"] = out["indicator_code"].map(kinds)
+    return out
 
 
 def links() -> dict[str, Any]:

@@ -312,3 +312,13 @@ def test_two_linked_dimensions_areas_and_groups(persons: list[list[int]]) -> Non
         c = float(counts.loc[(n, a), i + 1 : j].sum())
         if 0 < c < K:
             assert not in_span(rows, functional2(a, n, i + 1, j, months)), (a, n, i + 1, j, c)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 25), min_size=12, max_size=12), min_size=1, max_size=5))
+def test_vectorised_blocks_equal_the_rule(series: list[list[int]]) -> None:
+    """The plan's blocks, computed for every series at once, are the year-to-date rule's blocks."""
+    from privacy import block_ends
+
+    got = linked._block_ends(np.array(series, float), K)
+    assert got.tolist() == [block_ends(s, K) for s in series]
