@@ -118,7 +118,22 @@ def headline(ctx: Ctx, f: dict, table: pd.DataFrame) -> None:
     for col, status in zip(c[:3], ("green", "yellow", "red"), strict=True):
         col.metric(f"{STATUS_MD[status]} {ctx.t('status_' + status)}", int(counts.get(status, 0)))
     if not row.empty and row["direction"].iloc[0] not in ("control", "yes_no"):
-        total_t, total_a = row["target"].sum(), row["actual"].sum()
+        total_t, total_a = row["target"].sum(), row["actual"].sum(min_count=1)
+        if row["actual"].isna().any() and ctx.user.city_wide:
+            # a suppressed district: the city's own figure, not a sum with a hole in it
+            city = query(
+                targets.attainment,
+                f["year"],
+                f["month"],
+                level="city",
+                pace=f["pace"],
+                yellow_margin_pp=f["margin"],
+                control_cushion_pp=settings().control_cushion_pp,
+            )
+            own = city[city["indicator_code"] == f["indicator"]]
+            total_t, total_a = own["target"].sum(), own["actual"].sum(min_count=1)
+        if total_a != total_a or not total_t:
+            return
         c[3].metric(
             ctx.t("city_completion"),
             fmt_pct(total_a / total_t),

@@ -17,9 +17,10 @@ from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from bureau.auth import User
 from bureau.config import settings
 from bureau.db import make_engine
+from bureau.disclosure import plan_for
 from i18n import catalogue, fmt_date, fmt_month, t
 from privacy import linked, needs_plan, protect
-from queries import disclosure, meta
+from queries import meta
 from ui.auth import current_user, record
 from ui.auth import sidebar as auth_sidebar
 
@@ -70,7 +71,7 @@ def _cached(path: str, url: str, cut_off: date | None, args: tuple, kwargs: tupl
 def _plan(url: str, cut_off: date | None, k: int) -> linked.Plan:
     """The city-wide suppression plan for the data as of ``cut_off`` (shared by every session: it is decided
     on every district whoever asks, so that each view hides what every other view hides)."""
-    return linked.plan(disclosure.cube(engine()), k, linked.Links(**disclosure.links()))
+    return plan_for(engine(), k)
 
 
 def scoped(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -150,12 +150,11 @@ _PLANS: dict[tuple[int, int], Any] = {}  # the linked plan of the pack being bui
 
 def _plan(engine: Engine, k: int) -> Any:
     """The city-wide suppression plan (privacy.linked), decided once per pack build."""
-    from privacy import linked
-    from queries import disclosure
+    from bureau.disclosure import plan_for
 
     key = (id(engine), k)
     if key not in _PLANS:
-        _PLANS[key] = linked.plan(disclosure.cube(engine), k, linked.Links(**disclosure.links()))
+        _PLANS[key] = plan_for(engine, k)
     return _PLANS[key]
 
 
