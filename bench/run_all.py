@@ -21,6 +21,7 @@ SCRIPTS = [
     ["bench/bench_scoring.py"],
     ["bench/bench_service_circle.py"],
     ["bench/bench_import.py"],
+    ["bench/bench_plan.py"],
     ["bench/bench_pages.py", "--repeat", "3"],
     ["bench/load_test.py", "--sessions", "50", "--reruns", "4"],
     # Several app processes behind nginx (the shipped deploy/ configuration), sticky sessions checked.
