@@ -150,7 +150,7 @@ def ranking_table(ctx: Ctx, f: dict, table: pd.DataFrame) -> pd.DataFrame:
     )
     shown = pd.DataFrame(
         {
-            ctx.t("col_rank"): row["rank"],
+            ctx.t("col_rank"): row["rank"].astype("Int64"),  # a suppressed row has none: "—"
             ctx.t("col_area"): row[f["name_col"]],
             ctx.t("col_zone"): row["zone"].map(lambda z: ctx.t(f"zone_{z}")),
             ctx.t("col_target"): [fmt_value(v, unit, ctx.lang) for v in row["target"]],
@@ -160,7 +160,7 @@ def ranking_table(ctx: Ctx, f: dict, table: pd.DataFrame) -> pd.DataFrame:
             ctx.t("col_gap"): row["pace_gap"],
             ctx.t("col_margin"): row["margin_pp"],
             ctx.t("col_status"): row["status"].fillna("withheld").map(status_labels(ctx)),
-            ctx.t("col_peer_rank"): row["peer_rank"],
+            ctx.t("col_peer_rank"): row["peer_rank"].astype("Int64"),
             ctx.t("col_rank_change"): arrow,
         }
     )
@@ -254,7 +254,7 @@ def drill_down(ctx: Ctx, f: dict) -> None:
     unit = srow["unit"].iloc[0] if not srow.empty else "persons"
     street_table = pd.DataFrame(
         {
-            ctx.t("col_rank"): srow["rank"],
+            ctx.t("col_rank"): srow["rank"].astype("Int64"),
             ctx.t("col_area"): srow[f["name_col"]],
             ctx.t("col_target"): [fmt_value(v, unit, ctx.lang) for v in srow["target"]],
             ctx.t("col_actual"): [fmt_value(v, unit, ctx.lang) for v in srow["actual"]],
