@@ -322,3 +322,35 @@ def test_vectorised_blocks_equal_the_rule(series: list[list[int]]) -> None:
 
     got = linked._block_ends(np.array(series, float), K)
     assert got.tolist() == [block_ends(s, K) for s in series]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from([0, 1, 3, 6, 9, 10, 15, 40]), min_size=3, max_size=3),
+        min_size=6,
+        max_size=6,
+    )
+)
+def test_a_stock_and_the_rate_resting_on_it(levels: list[list[int]]) -> None:
+    """A stock (the registered unemployed) is a level each month, not a sum of months: no small level of any
+    area is a combination of the published ones, and the rate resting on it follows its points."""
+    months = 3
+    cube = city_cube(dict(zip(STREETS, levels, strict=True)), indicator="stock_a")
+    cube["kind"] = "stock"
+    links = linked.Links(aliases={("rate_a", "all"): ("stock_a", "all")})
+    plan = linked.plan(cube, K, links)
+    areas = [CITY, "D1", "D2", "D3", *STREETS]
+    rows = [
+        functional(a, j, j, months)
+        for a in areas
+        for j in range(1, months + 1)
+        if plan.published(("stock_a", "all", a, 2026, j))
+    ]
+    counts = cube.pivot_table(index="area_code", columns="month", values="persons", aggfunc="sum")
+    for a, j in itertools.product(areas, range(1, months + 1)):
+        n = float(counts.loc[a, j])
+        if 0 < n < K:
+            assert not plan.published(("stock_a", "all", a, 2026, j))
+            assert not plan.published(("rate_a", "all", a, 2026, j))  # the rate shows the stock again
+            assert not in_span(rows, functional(a, j, j, months)), (a, j, n)
