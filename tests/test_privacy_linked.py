@@ -354,3 +354,25 @@ def test_a_stock_and_the_rate_resting_on_it(levels: list[list[int]]) -> None:
             assert not plan.published(("stock_a", "all", a, 2026, j))
             assert not plan.published(("rate_a", "all", a, 2026, j))  # the rate shows the stock again
             assert not in_span(rows, functional(a, j, j, months)), (a, j, n)
+
+
+def test_the_cube_and_the_plan_are_the_same_on_every_database(both_demo_urls: str, demo_url: str) -> None:
+    """The cube is one SQL statement for SQLite, PostgreSQL and the sharded layout: the same rows, the same
+    plan. Its rows equal the agg_monthly rows they come from (the one-group indicators read as their group)."""
+    from pandas.testing import assert_frame_equal
+
+    from bureau.db import make_engine
+    from bureau.disclosure import plan_for
+    from queries import disclosure
+
+    keys = ["indicator_code", "group_code", "area_code", "year", "month"]
+
+    def read(url: str) -> pd.DataFrame:
+        got = disclosure.cube(make_engine(url)).astype({"year": int, "month": int, "persons": float})
+        return got.sort_values(keys).reset_index(drop=True)
+
+    want, got = read(demo_url), read(both_demo_urls)
+    assert len(want) > 10_000 and set(want["kind"]) == {"flow", "stock"}
+    assert_frame_equal(got, want, check_dtype=False)
+    assert plan_for(make_engine(both_demo_urls), K).hidden == plan_for(make_engine(demo_url), K).hidden
+    assert not {"difficulty_employment", "graduate_employment"} & set(want["indicator_code"])
