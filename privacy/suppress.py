@@ -214,13 +214,13 @@ def suppress(
 
 #: Helper columns a query adds for the linked plan: the points (privacy.linked) every value of the row is a
 #: difference of; the points the month's own value (``monthly`` columns) also needs; per column (``_points_<c>``).
-POINTS, MONTH_POINTS, COLUMN_POINTS = "_points", "_mpoints", "_points_"
+POINTS, MONTH_POINTS, COLUMN_POINTS, PREV_POINTS = "_points", "_mpoints", "_points_", "_prev_points"
 
 
 def needs_plan(frame: Any) -> bool:
     """Whether a query's result carries points for the linked plan (so the plan must be decided)."""
     return isinstance(frame, pd.DataFrame) and any(
-        str(c).startswith(("_points", "_mpoints", "_prev_points")) for c in frame.columns
+        str(c).startswith((POINTS, MONTH_POINTS, PREV_POINTS)) for c in frame.columns
     )
 
 
