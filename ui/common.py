@@ -61,15 +61,15 @@ def _status(url: str) -> meta.DataStatus:
 
 
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=512)
-def _cached(path: str, url: str, cut_off: date | None, args: tuple, kwargs: tuple) -> Any:
+def _cached(path: str, url: str, version: tuple, args: tuple, kwargs: tuple) -> Any:
     module, name = path.rsplit(".", 1)
     fn = getattr(importlib.import_module(module), name)
     return fn(engine(), *args, **dict(kwargs))
 
 
 @st.cache_resource(ttl=3600, show_spinner=False, max_entries=8)
-def _plan(url: str, cut_off: date | None, k: int) -> linked.Plan:
-    """The city-wide suppression plan for the data as of ``cut_off`` (shared by every session: it is decided
+def _plan(url: str, version: tuple, k: int) -> linked.Plan:
+    """The city-wide suppression plan for the data of ``version`` (shared by every session: it is decided
     on every district whoever asks, so that each view hides what every other view hides)."""
     return plan_for(engine(), k)
 
@@ -89,23 +89,25 @@ def scoped(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 def query(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run a ``queries`` function with the shared engine, cached until the data cut-off changes.
+    """Run a ``queries`` function with the shared engine, cached until the data changes (its cut-off or its
+    last load), and protected by the suppression plan of the same data.
 
     The cache key includes the district filter a planner's role forces in, so a role-filtered result is never
     served to another role.
     """
     kwargs = scoped(fn, kwargs)
     status = _status(settings().db_url)
+    version = (status.cut_off, status.last_load)  # the same key for the figures and for the plan
     result = _cached(
         f"{fn.__module__}.{fn.__name__}",
         settings().db_url,
-        status.cut_off,
+        version,
         args,
         tuple(sorted(kwargs.items())),
     )
     k = settings().min_cell_persons
     rule = getattr(fn, "sensitive", None)
-    plan = _plan(settings().db_url, status.cut_off, k) if rule and needs_plan(result) else None
+    plan = _plan(settings().db_url, version, k) if rule and needs_plan(result) else None
     return protect(result, k, rule, plan)
 
 
