@@ -37,16 +37,7 @@ SHARDS = 4
 # Distributed by district (Citus ``create_distributed_table(t, 'district_code')``): the tables that grow with the
 # data. They are only ever joined to each other on district_code (or aggregated first), which Citus pushes down
 # to the node holding the district.
-DISTRIBUTED = (
-    "person",
-    "employment_event",
-    "unemployment_spell",
-    "training_record",
-    "startup_loan",
-    "subsidy_payment",
-    "survey_response",
-    "agg_monthly",
-)
+DISTRIBUTED = (*schema.PERSON_LEVEL_TABLES, "agg_monthly")
 # Whole on every node (Citus ``create_reference_table``): small, joined from everywhere on other keys
 # (area_code, indicator), or crossing districts (coverage of a point near a district boundary).
 REFERENCE = (

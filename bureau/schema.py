@@ -430,6 +430,18 @@ audit_log = Table(
 )
 Index("ix_audit_log_at", audit_log.c.at)
 
+#: Tables with one row per person or per person's event (they grow with the data): never shown or exported row
+#: by row (docs/privacy.md), and distributed by district under Citus (bureau.partitions).
+PERSON_LEVEL_TABLES = (
+    "person",
+    "employment_event",
+    "unemployment_spell",
+    "training_record",
+    "startup_loan",
+    "subsidy_payment",
+    "survey_response",
+)
+
 BUSINESS_TABLES = (
     person,
     employment_event,

@@ -17,18 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bureau import schema
+
 MIN_K = 5  # never below this, whatever the configuration says
 #: Tables with one row per person or per person's event: never shown or exported row by row, except to an
 #: administrator checking an import.
-PERSON_LEVEL_TABLES = (
-    "person",
-    "employment_event",
-    "unemployment_spell",
-    "training_record",
-    "startup_loan",
-    "subsidy_payment",
-    "survey_response",
-)
+PERSON_LEVEL_TABLES = schema.PERSON_LEVEL_TABLES
 
 
 def effective_k(k: int) -> int:
