@@ -41,6 +41,16 @@ def quantile_points(row: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.array(vals)[order], np.array(zs)[order]
 
 
+def _tail(rise: float, run: float, distance: float) -> float:
+    """How far the normal score moves ``distance`` beyond the outermost quantile, on the slope ``rise / run``
+    of the outermost interval. A line exactly on that quantile moves nothing, however steep the slope (an
+    interval a few denormals wide would otherwise give inf × 0)."""
+    if distance == 0:
+        return 0.0
+    with np.errstate(over="ignore", divide="ignore"):
+        return float(rise / run * distance)
+
+
 def prob_above(forecast_df: pd.DataFrame, line: float, at: Any = None) -> float:
     """P(value > ``line``) at month ``at`` (default: the last forecast month).
 
@@ -62,13 +72,11 @@ def prob_above(forecast_df: pd.DataFrame, line: float, at: Any = None) -> float:
     if line < uniq[0]:
         if zmin[0] < zmax[0]:  # mass on the lowest value: a lower bound, nothing lies below it
             return 1.0
-        slope = (zmin[1] - zmax[0]) / (uniq[1] - uniq[0])
-        z = zmax[0] - slope * (uniq[0] - line)
+        z = zmax[0] - _tail(zmin[1] - zmax[0], uniq[1] - uniq[0], uniq[0] - line)
     elif line >= uniq[-1]:
         if zmin[-1] < zmax[-1]:  # mass on the highest value: an upper bound, nothing lies above it
             return 0.0
-        slope = (zmin[-1] - zmax[-2]) / (uniq[-1] - uniq[-2])
-        z = zmax[-1] + slope * (line - uniq[-1])
+        z = zmax[-1] + _tail(zmin[-1] - zmax[-2], uniq[-1] - uniq[-2], line - uniq[-1])
     else:
         k = int(np.searchsorted(uniq, line, side="right")) - 1
         frac = (line - uniq[k]) / (uniq[k + 1] - uniq[k])

@@ -204,3 +204,17 @@ def test_choose_reconciliation_reuses_backtest_windows_without_refitting(
         assert report[key] == pytest.approx(fresh_report[key], rel=1e-12)
     for name in hist:
         np.testing.assert_allclose(out[name]["mean"], fresh[name]["mean"], rtol=1e-12)
+
+
+def test_prob_above_on_an_interval_a_few_denormals_wide() -> None:
+    """Found by the property above in CI: a line exactly on the top of an interval 2e-309 wide gave NaN (the
+    tail's slope overflowed to inf and was multiplied by 0)."""
+    tiny = 2.225073858507203e-309
+    df = pd.DataFrame(
+        {"mean": [0.0], "lo_80": [0.0], "hi_80": [0.0], "lo_95": [0.0], "hi_95": [tiny]},
+        index=pd.period_range("2025-12", periods=1, freq="M"),
+    )
+    p_top, p_zero, p_above = prob_above(df, tiny), prob_above(df, 0.0), prob_above(df, 1.0)
+    assert p_top == pytest.approx(0.025, abs=1e-12)  # the 97.5 % quantile
+    assert 0.0 <= p_above <= p_top <= p_zero <= 1.0
+    assert p_above == 0.0
