@@ -83,4 +83,9 @@ def adjustment_panel(
         + (month_points(indicator_code, "all", a, y - 1, 1, 12) or ())
         for a, y in zip(panel["area_code"], panel["year"].astype(int), strict=True)
     ]
+    # the rate rests on the registered unemployed (its labour force is public): hidden where their point is
+    panel["_points_unemployment_rate_pct"] = [
+        month_points("registered_unemployment_rate", "all", a, y, 1, month)
+        for a, y in zip(panel["area_code"], panel["year"].astype(int), strict=True)
+    ]
     return panel.sort_values(["year", "area_code"]).reset_index(drop=True)

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from bureau import schema as s
 from queries import frame, reference_data, sensitive
 from queries.disclosure import GROUPED as UNE
-from queries.disclosure import month_points
+from queries.disclosure import kind_of, month_points
 
 SHOCK_YEARS = (2020,)
 
@@ -307,6 +307,9 @@ def monthly_curve(
     persons = out["persons"].astype(float).tolist()
     out["months_persons"] = [tuple(persons[: i + 1]) for i in range(len(out))]
     out["cum_persons"] = np.cumsum(persons) if persons else []
+    if kind_of(indicator_code) != "flow":
+        # a sum of a stock's (or a rate's) levels means nothing, and would give a hidden level back
+        out["cumulative"] = np.nan
     months = out["month"].astype(int).tolist()
     out["_points"] = [month_points(indicator_code, "all", area_code, year, 1, m) for m in months]
     out["_mpoints"] = [month_points(indicator_code, "all", area_code, year, m, m) for m in months]

@@ -422,15 +422,18 @@ def test_the_refresh_adds_up_the_way_the_audit_assumes(request: pytest.FixtureRe
         pd.testing.assert_series_equal(
             *_aligned(mine.set_index(["area_code", "month"])["value"], parts), check_names=False
         )
-        streets = mine[mine["level"] == "street"]
-        up = (
-            streets.assign(d=streets["area_code"].map(geo.district_of)).groupby(["d", "month"])["value"].sum()
-        )
-        districts = mine[mine["level"] == "district"].set_index(["area_code", "month"])["value"]
-        pd.testing.assert_series_equal(*_aligned(districts, up), check_names=False)
-        city = mine[mine["level"] == "city"].set_index("month")["value"]
-        all_streets = streets.groupby("month")["value"].sum()
-        pd.testing.assert_series_equal(*_aligned(city, all_streets), check_names=False)
+        assert_rolls_up(mine, geo)
+
+
+def assert_rolls_up(mine: pd.DataFrame, geo: Geography) -> None:
+    """One series' agg_monthly rows: its streets add up to their districts, and to the city, month by month."""
+    streets = mine[mine["level"] == "street"]
+    up = streets.assign(d=streets["area_code"].map(geo.district_of)).groupby(["d", "month"])["value"].sum()
+    districts = mine[mine["level"] == "district"].set_index(["area_code", "month"])["value"]
+    pd.testing.assert_series_equal(*_aligned(districts, up), check_names=False)
+    city = mine[mine["level"] == "city"].set_index("month")["value"]
+    all_streets = streets.groupby("month")["value"].sum()
+    pd.testing.assert_series_equal(*_aligned(city, all_streets), check_names=False)
 
 
 def _aligned(left: pd.Series, right: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -505,6 +508,18 @@ class Figures:
             self.add(view, self.geo.cell(a, g, int(f), int(la)), bool(ok), 0.0 if p != p else float(p))
 
 
+def explore_grid(view: Callable[..., None], measures: Iterable[str]) -> None:
+    """Explore's tables of each measure: area × period at every grain and both levels, area alone, period
+    alone (``view(measure, rows, columns, grain, **filters)`` records one table)."""
+    for measure in measures:
+        for level in ("district", "street"):
+            for grain in ("month", "quarter", "year"):
+                view(measure, "area", "period", grain, level=level)
+            view(measure, "area", None, "year", level=level)
+        for grain in ("month", "quarter", "year"):
+            view(measure, "period", None, grain)
+
+
 def _months_of(label: str) -> tuple[int, int]:
     """An Explore period label's months: ``2026`` → 1–12, ``2026-Q3`` → 7–9, ``2026-07`` → 7–7."""
     if len(label) == 4:
@@ -566,13 +581,7 @@ def collect(leader: Leader, geo: Geography) -> Figures:
             first, last = span.str[0], span.str[1]
         figs.take(view, out["value"], raw["persons"], areas, members, first, last)
 
-    for measure in FAMILY:
-        for level in ("district", "street"):
-            for grain in ("month", "quarter", "year"):
-                explore_view(measure, "area", "period", grain, level=level)
-            explore_view(measure, "area", None, "year", level=level)
-        for grain in ("month", "quarter", "year"):
-            explore_view(measure, "period", None, grain)
+    explore_grid(explore_view, FAMILY)
     for grain in ("month", "quarter", "year"):
         explore_view(UNE, "group", "period", grain)
     for level in ("district", "street"):
