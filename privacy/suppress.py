@@ -269,33 +269,30 @@ def rerank(frame: pd.DataFrame, ranks: dict[str, Any], prev_ok: np.ndarray | Non
     out = frame.copy()
     shown = ~out["suppressed"].to_numpy(bool)
     by: dict[str, Sequence[str]] = ranks.get("by", {})
-    complete = ranks.get("complete")
-    if complete in out.columns and not out.empty and not bool(out[complete].all()):
-        # ranked in the database over rows this frame does not hold (a planner's own district): only blank
-        for col in [*by, ranks.get("prev"), ranks.get("change"), *ranks.get("blank", ())]:
-            if col and col in out.columns:
-                out[col] = out[col].astype(object).where(shown, None)
-        return out.drop(columns=[complete])
-    for col, keys in by.items():
-        if col in out.columns:
-            mine = out[col].astype(float).where(shown)
-            out[col] = mine.groupby([out[k] for k in keys], dropna=False).rank(method="min")
-    prev, change = ranks.get("prev"), ranks.get("change")
-    if prev and prev in out.columns:
-        ok = shown & out[prev].notna().to_numpy()
-        if prev_ok is not None:
-            ok &= prev_ok
-        keys = next(iter(by.values()), ())
-        mine = out[prev].astype(float).where(ok)
-        out[prev] = (
+    prev, change, complete = ranks.get("prev"), ranks.get("change"), ranks.get("complete")
+    # ranked in the database over rows this frame does not hold (a planner's own district): only blank
+    here = not (complete in out.columns and not out.empty and not bool(out[complete].all()))
+
+    def among(values: pd.Series, ok: np.ndarray, keys: Sequence[str]) -> pd.Series:
+        mine = values.astype(float).where(ok)
+        return (
             mine.groupby([out[k] for k in keys], dropna=False).rank(method="min")
             if keys
             else mine.rank(method="min")
         )
-        first = next(iter(by), None)
-        if change and change in out.columns and first:
-            out[change] = out[prev] - out[first]
-    for col in ranks.get("blank", ()):
-        if col in out.columns:
+
+    first = next(iter(by), None)
+    if here:
+        for col, keys in by.items():
+            if col in out.columns:
+                out[col] = among(out[col], shown, keys)
+        if prev and prev in out.columns and first:
+            ok = shown & out[prev].notna().to_numpy()
+            out[prev] = among(out[prev], ok if prev_ok is None else ok & prev_ok, by[first])
+            if change and change in out.columns:
+                out[change] = out[prev] - out[first]
+    blank = [*ranks.get("blank", ())] + ([] if here else [*by, prev, change])
+    for col in blank:
+        if col and col in out.columns:
             out[col] = out[col].astype(object).where(shown, None)
     return out.drop(columns=[c for c in [complete] if c and c in out.columns])

@@ -231,17 +231,19 @@ def _points(
         if span is not None:
             found.append(month_points(measure, group, areas, span[0], 1, 12, end=(span[1], 12)))
             continue
-        label = str(row.period)
-        year = int(label[:4])
-        if len(label) == 4:
-            first, last = 1, 12
-        elif "Q" in label:
-            last = 3 * int(label[-1])
-            first = last - 2
-        else:
-            first = last = int(label[5:])
-        found.append(month_points(measure, group, areas, year, first, last))
+        found.append(month_points(measure, group, areas, *_period_months(str(row.period))))
     return found
+
+
+def _period_months(label: str) -> tuple[int, int, int]:
+    """A period label's year and its first and last month: ``2026`` → (2026, 1, 12), ``2026-Q3`` → (2026, 7,
+    9), ``2026-07`` → (2026, 7, 7)."""
+    year = int(label[:4])
+    if len(label) == 4:
+        return year, 1, 12
+    if "Q" in label:
+        return year, 3 * int(label[-1]) - 2, 3 * int(label[-1])
+    return year, int(label[5:]), int(label[5:])
 
 
 def _with_months(out: pd.DataFrame, monthly: pd.DataFrame, others: list[str], grain: str) -> pd.DataFrame:
@@ -258,12 +260,9 @@ def _with_months(out: pd.DataFrame, monthly: pd.DataFrame, others: list[str], gr
         for k, row in zip(table.index, table.fillna(0.0).to_numpy(), strict=True)
     }
     label = out["period"].astype(str)
-    if grain == "month":
-        end, span = label.str[5:].astype(int), 1
-    elif grain == "quarter":
-        end, span = label.str[-1].astype(int) * 3, 3
-    else:
-        end, span = pd.Series(12, index=out.index), 12
+    parsed = [_period_months(x) for x in label]
+    end = [last for _, _, last in parsed]
+    span = {"month": 1, "quarter": 3}.get(grain, 12)
     rows = (
         zip(*[out[o] for o in others], label.str[:4], end, strict=True)
         if others
