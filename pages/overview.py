@@ -14,48 +14,22 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+import figures.coverage
+import figures.forecasts
+import figures.targets
 from bureau.config import settings
+from figures.coverage import month_end
+from figures.rules import rules
+from figures.targets import pace_summary
 from i18n import fmt_date, fmt_int, fmt_month, fmt_pct, fmt_yuan
-from queries import meta, overview, targets
-from service_circle import coverage, summarise, to_wgs84
+from queries import meta, overview
 from ui import charts_overview as charts
-from ui.common import Ctx, query, run_page
+from ui.common import Ctx, figure, query, run_page
 
 FLOW_TILES = ("urban_new_employment", "reemployment", "difficulty_employment", "skills_training")
 RATE = "registered_unemployment_rate"
 CITY = overview.CITY
 TARGETS = "pages/targets.py"
-
-
-def month_end(year: int, month: int) -> date:
-    return pd.Period(year=year, month=month, freq="M").end_time.date()
-
-
-def _wgs84(frame: pd.DataFrame) -> pd.DataFrame:
-    """Coordinates in WGS84 whatever datum each row was stored in (the coverage package expects WGS84)."""
-    if frame.empty:
-        return frame
-    parts = [to_wgs84(part, str(datum)) for datum, part in frame.groupby("datum", sort=False)]
-    return pd.concat(parts).loc[frame.index]
-
-
-@st.cache_data(ttl=3600, show_spinner=False, max_entries=8)
-def coverage_on(url: str, cut_off: date | None, on: date, scope: str = "") -> dict[str, Any]:
-    """Share of residents within 15 minutes (5 km in rural cells) of a service point open on ``on``; cached
-    per database, data cut-off and ``scope`` (a planner's district, whose queries the runner filters; "" for
-    city-wide roles). Returns ``share, people, covered_people, points`` and ``by_district``."""
-    cells = query(overview.population_cells)  # one read shared by every date
-    points = query(overview.open_points, on)
-    result = coverage(_wgs84(cells), _wgs84(points))
-    total = summarise(cells, result)
-    by_district = summarise(cells, result, by="district_code")["covered_share"]
-    return {
-        "share": float(total["covered_share"].iloc[0]),
-        "people": float(total["people"].iloc[0]),
-        "covered_people": float(total["covered_people"].iloc[0]),
-        "points": len(points),
-        "by_district": by_district.to_dict(),
-    }
 
 
 def tile_link(box: Any, page: str, label: str, params: dict[str, Any] | None = None) -> None:
@@ -119,29 +93,27 @@ def rate_tile(ctx: Ctx, box: Any, row: pd.Series | None, name: str, series: pd.D
 
 
 def behind_tile(ctx: Ctx, box: Any, districts: pd.DataFrame) -> None:
+    """Districts behind the time-elapsed progress on urban new employment: slightly behind (yellow) and
+    behind (red) together, as the Targets page and the meeting pack count them (figures.targets)."""
     year, month = ctx.status.latest_year, ctx.status.latest_month
-    new = districts[districts["indicator_code"] == "urban_new_employment"]
-    behind = new[new["status"] == "red"].sort_values("rank")
+    code = "urban_new_employment"
+    counts = pace_summary(districts, code)
+    new = districts[districts["indicator_code"] == code]
     box.metric(
-        ctx.t("overview_behind"),
-        f"{len(behind)} / {len(new)}",
-        help=ctx.t("overview_behind_help"),
+        ctx.t("overview_behind"), f"{counts.behind} / {counts.total}", help=ctx.t("overview_behind_help")
     )
-    if behind.empty:
+    box.caption(ctx.t("overview_behind_split", red=counts.red, yellow=counts.yellow, green=counts.green))
+    behind = new[new["status"] == "red"].sort_values("rank")
+    if counts.behind == 0:
         box.caption(ctx.t("overview_none_behind"))
-    else:
+    elif not behind.empty:
         names = behind["name_zh" if ctx.lang == "zh" else "name_en"].tolist()
         gaps = [fmt_pct(c) for c in behind["completion_rate"]]
         sep = "、" if ctx.lang == "zh" else ", "
         box.markdown(sep.join(f":red[{n}] ({g})" for n, g in zip(names, gaps, strict=True)))
     if not new.empty:
         box.caption(ctx.t("overview_pace_is", pace=fmt_pct(new["time_elapsed_progress"].iloc[0])))
-    tile_link(
-        box,
-        TARGETS,
-        ctx.t("overview_open_targets"),
-        {"year": year, "month": month, "indicator": "urban_new_employment"},
-    )
+    tile_link(box, TARGETS, ctx.t("overview_open_targets"), {"year": year, "month": month, "indicator": code})
 
 
 def rank_tile(ctx: Ctx, box: Any, own: pd.DataFrame, n_districts: int) -> None:
@@ -206,10 +178,9 @@ def funds_tile(ctx: Ctx, box: Any) -> None:
 def coverage_tile(ctx: Ctx, box: Any, d_names: dict[str, str]) -> None:
     year, month = ctx.status.latest_year, ctx.status.latest_month
     assert year is not None and month is not None
-    url, cut_off = settings().db_url, ctx.status.cut_off
-    scope = "" if ctx.user.city_wide else str(ctx.user.district_code)
-    now = coverage_on(url, cut_off, month_end(year, month), scope)
-    before = coverage_on(url, cut_off, month_end(year - 1, month), scope)
+    rule = rules().coverage
+    now = figure(figures.coverage.official, rule, month_end(year, month))
+    before = figure(figures.coverage.official, rule, month_end(year - 1, month))
     delta = None
     if now["share"] == now["share"] and before["share"] == before["share"]:
         delta = ctx.t(
@@ -228,7 +199,8 @@ def coverage_tile(ctx: Ctx, box: Any, d_names: dict[str, str]) -> None:
         )
     )
     tile_link(box, "pages/service_circle.py", ctx.t("overview_open_circle"))
-    shares = {k: v for k, v in now["by_district"].items() if v == v and k in d_names}
+    by = now["by_district"].set_index("area_code")["covered_share"]
+    shares = {k: v for k, v in by.items() if v == v and k in d_names}
     if shares and ctx.user.city_wide:
         worst = min(shares, key=lambda k: shares[k])
         tile_link(
@@ -242,7 +214,7 @@ def coverage_tile(ctx: Ctx, box: Any, d_names: dict[str, str]) -> None:
 def forecast_tile(ctx: Ctx, box: Any, line: float | None, rate_series: pd.DataFrame) -> None:
     year = ctx.status.latest_year
     area = CITY if ctx.user.city_wide else str(ctx.user.district_code)
-    fc = query(overview.latest_forecast, area, RATE)
+    fc = figures.forecasts.latest(query, area, RATE)
     params = {"area": area, "indicator": RATE}
     if fc.empty:
         box.metric(ctx.t("overview_forecast"), "—")
@@ -281,12 +253,11 @@ def forecast_tile(ctx: Ctx, box: Any, line: float | None, rate_series: pd.DataFr
 def body(ctx: Ctx) -> None:
     year, month = ctx.status.latest_year, ctx.status.latest_month
     assert year is not None and month is not None
-    cfg = settings()
-    rules = {"yellow_margin_pp": cfg.yellow_margin_pp, "control_cushion_pp": cfg.control_cushion_pp}
+    bureau_rules = rules()
     st.caption(ctx.t("overview_as_of", month=fmt_month(year, month, ctx.lang)))
-    districts = query(targets.attainment, year, month, **rules)
+    districts = figures.targets.attainment(query, bureau_rules, year, month)  # type: ignore[arg-type]
     if ctx.user.city_wide:
-        city = query(targets.attainment, year, month, level="city", **rules)
+        city = figures.targets.attainment(query, bureau_rules, year, month, level="city")  # type: ignore[arg-type]
     else:  # a planner's overview is their own district's (the runner filters every query by it)
         city = districts
         st.info(ctx.t("privacy_own_overview"), icon=":material/lock_person:")

@@ -5,8 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+import figures.targets
 from adjustment import DRIVERS, expected_attainment, peer_groups
 from bureau.config import settings
+from figures.rules import rules
+from figures.targets import pace_summary, with_margin
 from i18n import fmt_int, fmt_month, fmt_pct, fmt_yuan, t
 from queries import checks, meta, targets
 from queries.adjustment import adjustment_panel
@@ -93,11 +96,12 @@ def filters(ctx: Ctx) -> dict:
         "pace",
         format_func=lambda p: ctx.t(f"pace_{p}"),
     )
+    bureau_rules = rules()
     with st.expander(ctx.t("status_rules")):
         margin = st.slider(
-            ctx.t("yellow_margin"), 0.0, 15.0, settings().yellow_margin_pp, 0.5, key="tg_margin"
+            ctx.t("yellow_margin"), 0.0, 15.0, bureau_rules.yellow_margin_pp, 0.5, key="tg_margin"
         )
-        st.caption(ctx.t("status_rules_text", margin=margin, cushion=settings().control_cushion_pp))
+        st.caption(ctx.t("status_rules_text", margin=margin, cushion=bureau_rules.control_cushion_pp))
     return dict(
         year=year,
         month=month,
@@ -105,31 +109,29 @@ def filters(ctx: Ctx) -> dict:
         district=district,
         pace=pace,
         margin=margin,
+        rules=with_margin(bureau_rules, margin),
         ind_names=ind_names,
         d_names=d_names,
         name_col=name_col,
     )
 
 
+def attain(f: dict, **kwargs: object) -> pd.DataFrame:
+    """Attainment with status by the bureau's rules (the planner's margin applied), at the filters' month."""
+    return figures.targets.attainment(query, f["rules"], f["year"], f["month"], pace=f["pace"], **kwargs)  # type: ignore[arg-type]
+
+
 def headline(ctx: Ctx, f: dict, table: pd.DataFrame) -> None:
     row = table[table["indicator_code"] == f["indicator"]]
-    counts = row["status"].value_counts()
+    counts = pace_summary(table, f["indicator"])
     c = st.columns(4)
     for col, status in zip(c[:3], ("green", "yellow", "red"), strict=True):
-        col.metric(f"{STATUS_MD[status]} {ctx.t('status_' + status)}", int(counts.get(status, 0)))
+        col.metric(f"{STATUS_MD[status]} {ctx.t('status_' + status)}", getattr(counts, status))
     if not row.empty and row["direction"].iloc[0] not in ("control", "yes_no"):
         total_t, total_a = row["target"].sum(), row["actual"].sum(min_count=1)
         if row["actual"].isna().any() and ctx.user.city_wide:
             # a suppressed district: the city's own figure, not a sum with a hole in it
-            city = query(
-                targets.attainment,
-                f["year"],
-                f["month"],
-                level="city",
-                pace=f["pace"],
-                yellow_margin_pp=f["margin"],
-                control_cushion_pp=settings().control_cushion_pp,
-            )
+            city = attain(f, level="city")
             own = city[city["indicator_code"] == f["indicator"]]
             total_t, total_a = own["target"].sum(), own["actual"].sum(min_count=1)
         if total_a != total_a or not total_t:
@@ -239,16 +241,7 @@ def heat_and_map(ctx: Ctx, f: dict, table: pd.DataFrame) -> None:
 def drill_down(ctx: Ctx, f: dict) -> None:
     code = f["district"]
     st.header(ctx.t("drill_title", district=f["d_names"][code]))
-    streets = query(
-        targets.attainment,
-        f["year"],
-        f["month"],
-        level="street",
-        parent_code=code,
-        pace=f["pace"],
-        yellow_margin_pp=f["margin"],
-        control_cushion_pp=settings().control_cushion_pp,
-    )
+    streets = attain(f, level="street", parent_code=code)
     st.subheader(ctx.t("streets"))
     srow = streets[streets["indicator_code"] == f["indicator"]].sort_values("rank")
     unit = srow["unit"].iloc[0] if not srow.empty else "persons"
@@ -431,14 +424,7 @@ def city_wide_only(ctx: Ctx, section, f: dict) -> None:  # type: ignore[no-untyp
 
 def body(ctx: Ctx) -> None:
     f = filters(ctx)
-    table = query(
-        targets.attainment,
-        f["year"],
-        f["month"],
-        pace=f["pace"],
-        yellow_margin_pp=f["margin"],
-        control_cushion_pp=settings().control_cushion_pp,
-    )
+    table = attain(f)
     if table.empty:
         st.warning(ctx.t("no_targets", year=f["year"]))
         return

@@ -33,6 +33,21 @@ def _as_date(value: object) -> date | None:
 
 
 @reference_data
+def data_version(engine: Engine) -> tuple[int, str]:
+    """The newest load of any kind (demo, import, refresh, forecast, roads): its id and finish time.
+
+    One indexed look-up, cheap enough for every rerun: every cache of figures is keyed on it, so an import or
+    a forecast run shows on every page at the next rerun. ``(0, "")`` when nothing was ever loaded."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(s.data_load.c.load_id, s.data_load.c.finished_at)
+            .order_by(s.data_load.c.load_id.desc())
+            .limit(1)
+        ).first()
+    return (int(row[0]), str(row[1])) if row else (0, "")
+
+
+@reference_data
 def data_status(engine: Engine) -> DataStatus:
     """Schema present? data loaded? cut-off date, newest load, synthetic or real, latest aggregated month."""
     present = set(inspect(engine).get_table_names())

@@ -169,37 +169,13 @@ def previous_quarter(year: int, month: int) -> tuple[int, int]:
     return (year, q_end) if q_end > 0 else (year - 1, 12)
 
 
-def classify(
-    frame: pd.DataFrame, yellow_margin_pp: float = 5.0, control_cushion_pp: float = 0.2
-) -> pd.Series:
-    """Red / yellow / green per row.
-
-    Flows: green when completion ≥ progress, yellow when within ``yellow_margin_pp`` points below it, else red.
-    Control lines: green when at least ``control_cushion_pp`` points under the line, yellow when under it by less,
-    red when over it. Yes/no: green when done, red otherwise.
-    """
-    completion = frame["completion_rate"].to_numpy(float)
-    progress = frame["time_elapsed_progress"].to_numpy(float)
-    margin = frame["margin_pp"].to_numpy(float)
-    direction = frame["direction"].to_numpy()
-    flow = np.where(
-        completion >= progress - 1e-12,
-        "green",
-        np.where(completion >= progress - yellow_margin_pp / 100 - 1e-12, "yellow", "red"),
-    )
-    control = np.where(margin >= control_cushion_pp - 1e-12, "green", np.where(margin >= 0, "yellow", "red"))
-    yes_no = np.where(frame["actual"].to_numpy(float) >= 1, "green", "red")
-    status = np.where(direction == "control", control, np.where(direction == "yes_no", yes_no, flow))
-    return pd.Series(status, index=frame.index, name="status")
-
-
 @sensitive(
     values=("actual", "completion_rate", "pace_gap", "margin_pp"),
     groups=("indicator_code",),
     ytd="months_persons",
     ranks={
         "by": {"rank": ("indicator_code",), "peer_rank": ("indicator_code", "zone")},
-        "blank": ("status",),
+        "blank": ("status",),  # figures.targets adds the status after protection; blank it if present
         "prev": "rank_prev",
         "change": "rank_change",
         "prev_points": "_prev_points",
@@ -213,8 +189,6 @@ def attainment(
     level: str = "district",
     parent_code: str | None = None,
     pace: str = "linear",
-    yellow_margin_pp: float = 5.0,
-    control_cushion_pp: float = 0.2,
     district_code: str | None = None,
 ) -> pd.DataFrame:
     """One row per area and target indicator at the end of ``month`` of ``year``.
@@ -222,8 +196,9 @@ def attainment(
     Columns: ``area_code, area_name, name_zh, name_en, zone, indicator_code, direction, unit, target, actual,
     completion_rate`` (fraction), ``time_elapsed_progress`` (the pace chosen by ``pace``: "linear" or "seasonal"),
     ``pace_linear, pace_seasonal, pace_gap`` (persons or yuan short of being on pace; negative = ahead),
-    ``margin_pp`` (control lines: points under the line), ``status, rank, peer_rank, rank_prev, rank_change``
-    (positive = moved up), ``months_with_data``. Ranks: 1 is best; ties share the best rank.
+    ``margin_pp`` (control lines: points under the line), ``rank, peer_rank, rank_prev, rank_change``
+    (positive = moved up), ``months_with_data``. Ranks: 1 is best; ties share the best rank. The status
+    (red / yellow / green) is the bureau's rule, applied by ``figures.targets.attainment``.
     """
     if not 1 <= month <= 12:
         raise ValueError(f"month must be 1–12, got {month}")
@@ -233,7 +208,7 @@ def attainment(
         py, pm = previous_quarter(year, month)
         prev = _base(conn, py, pm, level, parent_code, district_code)[["area_code", "indicator_code", "rank"]]
     if now.empty:
-        return now.assign(area_name=[], completion_rate=[], time_elapsed_progress=[], pace_gap=[], status=[])
+        return now.assign(area_name=[], completion_rate=[], time_elapsed_progress=[], pace_gap=[])
     profile = seasonal_profile(engine, year)
     seasonal = profile[profile["month"] == month].set_index("indicator_code")["share"]
     now["pace_linear"] = month / 12
@@ -245,7 +220,6 @@ def attainment(
     now["completion_rate"] = np.where(flow, now["actual"] / now["target"].where(now["target"] > 0), np.nan)
     now["pace_gap"] = np.where(flow, now["target"] * now["time_elapsed_progress"] - now["actual"], np.nan)
     now["margin_pp"] = np.where(now["direction"] == "control", now["target"] - now["actual"], np.nan)
-    now["status"] = classify(now, yellow_margin_pp, control_cushion_pp)
     # A yes/no flag counts households found, not persons behind a figure: never suppressed as a small count.
     now["persons"] = now["persons"].astype(float).where(now["direction"] != "yes_no")
     now = now.merge(

@@ -12,8 +12,16 @@ from streamlit.testing.v1 import AppTest
 from bureau import schema
 from bureau.db import make_engine, upgrade
 from bureau.indicators import INDICATORS
+import figures.targets
+from figures.rules import Rules
 from queries import targets
 from tests.conftest import ROOT
+
+
+def raw_runner(engine: Engine):  # type: ignore[no-untyped-def]
+    """A runner without suppression, for hand-worked examples whose small numbers are the point."""
+    return lambda fn, *args, **kwargs: fn(engine, *args, **kwargs)
+
 
 CITY_PROFILE = [5, 5, 10, 10, 10, 10, 15, 10, 10, 5, 5, 5]  # sums to 100: share by March 0.20, by June 0.50
 DISTRICTS = {"A": "central", "B": "central", "C": "outer", "D": "outer"}
@@ -158,8 +166,9 @@ def by(frame: pd.DataFrame, indicator: str) -> pd.DataFrame:
 def test_hand_worked_attainment(backend: str, empty_url: str, request: pytest.FixtureRequest) -> None:
     engine = make_engine(empty_url if backend == "sqlite" else request.getfixturevalue("pg_url"))
     build(engine, **HAND)
-    linear = targets.attainment(engine, 2025, 3, pace="linear")
-    seasonal = targets.attainment(engine, 2025, 3, pace="seasonal")
+    run = raw_runner(engine)  # hand-worked small numbers: no suppression here (tests/test_privacy*.py)
+    linear = figures.targets.attainment(run, Rules(), 2025, 3, pace="linear")
+    seasonal = figures.targets.attainment(run, Rules(), 2025, 3, pace="seasonal")
     new = by(linear, "urban_new_employment")
     # completion = cumulative ÷ target: A 30/100, B 20/100, C 15/100, D 30/100
     assert new["completion_rate"].to_dict() == pytest.approx({"A": 0.30, "B": 0.20, "C": 0.15, "D": 0.30})
@@ -186,6 +195,23 @@ def test_hand_worked_attainment(backend: str, empty_url: str, request: pytest.Fi
     assert rate["completion_rate"].isna().all()  # never a ratio
     flag = by(linear, "zero_employment_cleared")
     assert flag["status"].to_dict() == {"A": "green", "B": "red", "C": "green", "D": "green"}
+
+
+def test_status_rule_from_rules_and_hidden_rows_have_none() -> None:
+    frame = pd.DataFrame(
+        {
+            "direction": ["flow", "flow", "flow", "control", "control", "flow"],
+            "completion_rate": [0.30, 0.22, 0.19, float("nan"), float("nan"), float("nan")],
+            "time_elapsed_progress": [0.25] * 6,
+            "margin_pp": [float("nan"), float("nan"), float("nan"), 0.1, -0.1, float("nan")],
+            "actual": [30.0, 22.0, 19.0, 3.4, 3.6, float("nan")],
+        }
+    )
+    got = figures.targets.classify(frame, Rules(yellow_margin_pp=5.0, control_cushion_pp=0.2))
+    # 0.22 is 3 points behind (yellow at a 5-point margin), 0.19 is 6 behind (red); the last row is hidden
+    assert got.tolist() == ["green", "yellow", "red", "yellow", "red", None]
+    narrow = figures.targets.classify(frame, Rules(yellow_margin_pp=2.0))
+    assert narrow.tolist()[:3] == ["green", "red", "red"]
 
 
 def test_previous_quarter() -> None:

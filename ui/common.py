@@ -55,9 +55,23 @@ def engine() -> Engine:
     return _engine(cfg.db_url, cfg.statement_timeout_s)
 
 
-@st.cache_data(ttl=60, show_spinner=False, max_entries=4)
-def _status(url: str) -> meta.DataStatus:
+@st.cache_data(ttl=2, show_spinner=False, max_entries=4)
+def _version(url: str) -> tuple[int, str]:
+    """The data version (newest load of any kind), read at most every 2 s: a forecast run or an import shows
+    at the next rerun."""
+    try:
+        return meta.data_version(engine())
+    except (OperationalError, ProgrammingError):  # no schema yet: data_status says so
+        return (0, "")
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=4)
+def _status_of(url: str, version: tuple[int, str]) -> meta.DataStatus:
     return meta.data_status(engine())
+
+
+def _status(url: str) -> meta.DataStatus:
+    return _status_of(url, _version(url))
 
 
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=512)
@@ -89,26 +103,46 @@ def scoped(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 def query(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run a ``queries`` function with the shared engine, cached until the data changes (its cut-off or its
-    last load), and protected by the suppression plan of the same data.
+    """Run a ``queries`` function with the shared engine, cached until the data version changes (any load:
+    data, forecasts, roads), and protected by the suppression plan of the same data.
 
     The cache key includes the district filter a planner's role forces in, so a role-filtered result is never
     served to another role.
     """
     kwargs = scoped(fn, kwargs)
-    status = _status(settings().db_url)
-    version = (status.cut_off, status.last_load)  # the same key for the figures and for the plan
+    url = settings().db_url
+    version = _version(url)  # any load: data, forecasts, roads
+    status = _status_of(url, version)
+    data = (status.cut_off, status.last_load)  # the plan rests on the data alone (a forecast run keeps it)
     result = _cached(
         f"{fn.__module__}.{fn.__name__}",
-        settings().db_url,
+        url,
         version,
         args,
         tuple(sorted(kwargs.items())),
     )
     k = settings().min_cell_persons
     rule = getattr(fn, "sensitive", None)
-    plan = _plan(settings().db_url, version, k) if rule and needs_plan(result) else None
+    plan = _plan(url, data, k) if rule and needs_plan(result) else None
     return protect(result, k, rule, plan)
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=64)
+def _figure(path: str, url: str, version: tuple, scope: str, key: str, _args: tuple, _kwargs: dict) -> Any:
+    module, name = path.rsplit(".", 1)
+    fn = getattr(importlib.import_module(module), name)
+    return fn(query, *_args, **_kwargs)
+
+
+def figure(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a ``figures`` function with this page's runner (:func:`query`), cached per data version and per
+    role scope (a planner's figures are their district's), for figures that compute more than they read
+    (coverage, scores). ``args`` are keyed by their ``repr``: pass plain values and frozen dataclasses."""
+    user = st.session_state.get("_current_user")
+    scope = "" if not isinstance(user, User) or user.city_wide else str(user.district_code)
+    url = settings().db_url
+    key = repr((args, sorted(kwargs.items())))
+    return _figure(f"{fn.__module__}.{fn.__name__}", url, _version(url), scope, key, args, kwargs)
 
 
 def _freshness(status: meta.DataStatus, lang: str) -> str:

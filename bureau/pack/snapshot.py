@@ -195,19 +195,18 @@ def _names(engine: Engine) -> pd.DataFrame:
     return meta.areas(engine, "district")[["area_code", "name_zh", "name_en", "zone"]]
 
 
-def _ranking(engine: Engine, year: int, month: int, k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from queries import targets
+def _runner(engine: Engine, k: int) -> Callable[..., Any]:
+    """The pack's query runner (figures.run): each query protected as the pages protect it."""
+    return lambda fn, *args, **kwargs: _protect(fn, fn(engine, *args, **kwargs), k, engine)
 
-    cfg = settings()
-    margin, cushion = cfg.yellow_margin_pp, cfg.control_cushion_pp
-    district = targets.attainment(engine, year, month, yellow_margin_pp=margin, control_cushion_pp=cushion)
-    city = targets.attainment(
-        engine, year, month, level="city", yellow_margin_pp=margin, control_cushion_pp=cushion
-    )
-    district, city = (
-        _protect(targets.attainment, district, k, engine),
-        _protect(targets.attainment, city, k, engine),
-    )
+
+def _ranking(engine: Engine, year: int, month: int, k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    import figures.targets
+    from figures.rules import rules
+
+    run, bureau_rules = _runner(engine, k), rules()
+    district = figures.targets.attainment(run, bureau_rules, year, month)  # type: ignore[arg-type]
+    city = figures.targets.attainment(run, bureau_rules, year, month, level="city")  # type: ignore[arg-type]
     cols = [
         "area_code",
         "name_zh",
@@ -239,31 +238,9 @@ def _ranking(engine: Engine, year: int, month: int, k: int) -> tuple[pd.DataFram
 
 
 def _cards(ranking: pd.DataFrame, names: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per district: how many indicators are red / yellow / green, the district's card (its worst status), and
-    the exceptions list (districts red on any indicator) with empty fields for the meeting to fill in."""
-    counts = ranking.pivot_table(
-        index="area_code", columns="status", values="indicator_code", aggfunc="count"
-    )
-    counts = counts.reindex(columns=list(STATUS_ORDER)).fillna(0).astype(int)
-    counts.columns = [f"n_{c}" for c in counts.columns]
-    cards = names.merge(counts, left_on="area_code", right_index=True, how="left").fillna(
-        {"n_red": 0, "n_yellow": 0, "n_green": 0}
-    )
-    cards["card"] = np.where(cards["n_red"] > 0, "red", np.where(cards["n_yellow"] > 0, "yellow", "green"))
-    flows = ranking[ranking["completion_rate"].notna()]
-    worst = (flows["completion_rate"] - flows["time_elapsed_progress"]).groupby(flows["area_code"]).min()
-    cards["worst_pace_pp"] = cards["area_code"].map(worst * 100)
-    red = ranking[ranking["status"] == "red"].sort_values(["sort_order"])
-    red_codes = red.groupby("area_code")["indicator_code"].agg(lambda c: ",".join(c))
-    exceptions = cards[cards["n_red"] > 0].copy()
-    exceptions["red_indicators"] = exceptions["area_code"].map(red_codes)
-    exceptions = exceptions.sort_values(
-        ["n_red", "worst_pace_pp", "area_code"], ascending=[False, True, True]
-    )
-    exceptions = exceptions[["area_code", "name_zh", "name_en", "n_red", "red_indicators", "worst_pace_pp"]]
-    exceptions = exceptions.assign(cause="", owner="", action="").reset_index(drop=True)
-    cards = cards.astype({"n_red": int, "n_yellow": int, "n_green": int}).reset_index(drop=True)
-    return cards, exceptions
+    from figures.targets import district_cards
+
+    return district_cards(ranking, names)
 
 
 def _funds(engine: Engine, year: int, month: int, names: pd.DataFrame, k: int) -> dict[str, Any]:
