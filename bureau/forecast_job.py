@@ -35,15 +35,13 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bureau import schema as s
+from figures.forecasts import SHOCK_2020, bounds_for, events
 
 log = logging.getLogger(__name__)
 
 HORIZON = 12
 BACKTEST_ORIGINS = 3  # the last three years, one origin a year
 RECONCILE_ORIGINS = 2
-SHOCK_2020 = ("2020-01", "2020-06", "COVID-19 shock 2020", "shock")
-RATE_BOUNDS = (0.0, 100.0)
-COUNT_BOUNDS = (0.0, None)
 OUR_MODEL, BASELINE = "auto", "snaive"
 BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 METHOD_SHORT = {"bottom_up": "bu", "mint_shrink": "mint", "top_down": "td"}
@@ -72,21 +70,6 @@ class RunResult:
     seconds: float = 0.0
     run_id: int | None = None
     notes: list[str] = field(default_factory=list)
-
-
-def events() -> list[Any]:
-    """The known breaks every series is told about: the 2020 shock (Jan–Jun 2020)."""
-    from forecasting import Event
-
-    start, end, label, kind = SHOCK_2020
-    return [Event(pd.Period(start, freq="M"), pd.Period(end, freq="M"), label, kind)]
-
-
-def bounds_for(indicator: str) -> tuple[float, float | None]:
-    """Physical bounds: 0–100 for the rate, non-negative for counts."""
-    from queries.forecasts import RATE
-
-    return RATE_BOUNDS if indicator == RATE else COUNT_BOUNDS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 import forecasting
-from bureau.forecast_job import SHOCK_2020, bounds_for, events
+from figures.forecasts import SHOCK_2020, bounds_for, events
 from i18n import fmt_date, fmt_int, fmt_month, fmt_pct
 from queries import forecasts as fq
 from queries import meta

@@ -148,6 +148,13 @@ class _Renderer:
     def status(self, code: Any) -> str:
         return self.t(f"pack_status_{code}") if code in STATUS_HEX else "—"
 
+    def quality_detail(self, row: Any) -> str:
+        """A data-quality line's detail, led by the indicator's name (never its code) where it has one."""
+        code = getattr(row, "indicator_code", None)
+        if isinstance(code, str) and code:
+            return f"{self.ind_name.get(code, code)}：{row.detail}"
+        return str(row.detail)
+
     # --- sections -------------------------------------------------------------------------------------------
 
     def heading(self) -> list[Any]:
@@ -653,7 +660,7 @@ class _Renderer:
                         self.t(f"pack_check_{r.check}"),
                         names.get(r.area_code, r.area_code),
                         fmt_month(int(r.year), int(r.month), self.lang),
-                        str(r.detail),
+                        self.quality_detail(r),
                     ]
                 )
             out.append(_table(rows, [30 * mm, 34 * mm, 30 * mm, 90 * mm], self.font))

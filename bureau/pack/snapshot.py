@@ -13,7 +13,6 @@ Person counts pass through ``privacy.suppress`` by the ``sensitive`` rule of the
 
 from __future__ import annotations
 
-import calendar
 import json
 import math
 import re
@@ -30,13 +29,14 @@ from sqlalchemy import Engine, insert, select
 from bureau import schema as s
 from bureau.config import settings
 from bureau.db import make_engine
+from figures.coverage import month_end
+from figures.rules import rules
 
 FORMAT = "bureau.pack/1"
 CITY = "420100"
 CURVE_INDICATOR = "urban_new_employment"
 FORECAST_SERIES = ("registered_unemployment_rate", "registered_unemployed")
 DEFAULT_SCHEME = "grading_100"
-COVERAGE_RULE = {"minutes": 15.0, "speed_kmh": 4.0, "circuity": 1.3, "rural_distance_m": 5000.0}
 STATUS_ORDER = ("red", "yellow", "green")
 _QUARTER = re.compile(r"^\s*(\d{4})\s*[-_ ]?\s*[Qq]([1-4])\s*$")
 
@@ -64,10 +64,6 @@ def quarters_from_months(months: dict[int, list[int]]) -> list[str]:
     """Quarters holding at least one month of data, newest first, from ``{year: [months]}``."""
     out = {quarter_label(y, (m - 1) // 3 + 1) for y, ms in months.items() for m in ms}
     return sorted(out, reverse=True)
-
-
-def month_end(year: int, month: int) -> date:
-    return date(year, month, calendar.monthrange(year, month)[1])
 
 
 # --- JSON for tables ------------------------------------------------------------------------------------------
@@ -202,7 +198,6 @@ def _runner(engine: Engine, k: int) -> Callable[..., Any]:
 
 def _ranking(engine: Engine, year: int, month: int, k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     import figures.targets
-    from figures.rules import rules
 
     run, bureau_rules = _runner(engine, k), rules()
     district = figures.targets.attainment(run, bureau_rules, year, month)  # type: ignore[arg-type]
@@ -288,54 +283,29 @@ def _funds(engine: Engine, year: int, month: int, names: pd.DataFrame, k: int) -
 
 
 def _coverage(engine: Engine, on: date, names: pd.DataFrame, k: int) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Share of residents within 15 minutes on foot (5 km in rural cells) of a service point open on ``on``."""
-    from queries import overview
-    from service_circle import coverage, summarise, to_wgs84
+    """Coverage under the official rule (figures.coverage), as the Overview shows it."""
+    from figures.coverage import official
 
-    def wgs84(frame: pd.DataFrame) -> pd.DataFrame:
-        if frame.empty:
-            return frame
-        parts = [to_wgs84(part, str(datum)) for datum, part in frame.groupby("datum", sort=False)]
-        return pd.concat(parts).loc[frame.index]
-
-    cells = _protect(overview.population_cells, overview.population_cells(engine), k, engine)
-    points = _protect(overview.open_points, overview.open_points(engine, on), k, engine)
-    if cells.empty:
-        return names.iloc[0:0], {"share": None, "points": len(points)}
-    rule = COVERAGE_RULE
-    result = coverage(
-        wgs84(cells),
-        wgs84(points) if not points.empty else points.assign(lon=[], lat=[]),
-        minutes=rule["minutes"],
-        speed_kmh=rule["speed_kmh"],
-        circuity=rule["circuity"],
-        rural_distance_m=rule["rural_distance_m"],
-    )
-    total = summarise(cells, result)
-    by = (
-        summarise(cells, result, by="district_code")
-        .reset_index()
-        .rename(columns={"district_code": "area_code"})
-    )
-    n_points = points.groupby("district_code").size() if not points.empty else pd.Series(dtype=int)
-    by["points"] = by["area_code"].map(n_points).fillna(0).astype(int)
-    table = names.merge(by[["area_code", "cells", "people", "covered_people", "covered_share", "points"]])
+    got = official(_runner(engine, k), rules().coverage, on)  # type: ignore[arg-type]
+    if got["by_district"].empty:
+        return names.iloc[0:0], {"share": None, "points": got["points"]}
+    table = names.merge(got["by_district"])
     return table.sort_values("area_code").reset_index(drop=True), {
-        "share": float(total["covered_share"].iloc[0]),
-        "people": float(total["people"].iloc[0]),
-        "covered_people": float(total["covered_people"].iloc[0]),
-        "points": len(points),
+        "share": got["share"],
+        "people": got["people"],
+        "covered_people": got["covered_people"],
+        "points": got["points"],
     }
 
 
 def _forecast(engine: Engine, k: int) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The newest stored city forecast of each series (empty when none is stored)."""
-    from queries import overview
+    from figures.forecasts import latest
 
     parts: list[pd.DataFrame] = []
     info: dict[str, Any] = {"run_id": None, "model_version": None, "cut_off": None}
     for code in FORECAST_SERIES:
-        got = _protect(overview.latest_forecast, overview.latest_forecast(engine, CITY, code), k, engine)
+        got = latest(_runner(engine, k), CITY, code)  # type: ignore[arg-type]
         if got.empty:
             continue
         if info["run_id"] is None or int(got["run_id"].iloc[0]) > int(info["run_id"]):
@@ -365,47 +335,12 @@ def _curve(engine: Engine, year: int, month: int, k: int) -> pd.DataFrame:
     return out.assign(target=target)[["month", "value", "cumulative", "linear", "seasonal", "target"]]
 
 
-def _g(value: float) -> str:
-    """A figure of a data-quality line, or a dash where small-count suppression hid it."""
-    return "—" if value != value else f"{value:g}"
-
-
 def _quality(engine: Engine, year: int, month: int, k: int) -> pd.DataFrame:
-    """Missing, late and unreconciled reports and outlying months of the year up to ``month``, one row each."""
-    from queries import checks
+    """Missing, late and unreconciled reports and outlying months (figures.quality), as the Targets page lists
+    them."""
+    from figures.quality import flags
 
-    rows: list[dict[str, Any]] = []
-    for r in checks.missing_reports(engine, year, month).itertuples():
-        rows.append(dict(check="missing", area_code=r.area_code, year=r.year, month=r.month, detail=""))
-    for r in checks.late_reports(engine, year, month).itertuples():
-        rows.append(
-            dict(
-                check="late", area_code=r.area_code, year=r.year, month=r.month, detail=f"{int(r.days_late)}"
-            )
-        )
-    for r in _protect(checks.unreconciled, checks.unreconciled(engine, year, month), k, engine).itertuples():
-        rows.append(
-            dict(
-                check="unreconciled",
-                area_code=r.area_code,
-                year=r.year,
-                month=r.month,
-                detail=f"{r.indicator_code}: {_g(r.reported)} / {_g(r.records)}",
-            )
-        )
-    found = _protect(checks.outlier_months, checks.outlier_months(engine), k, engine)
-    found = found[(found["year"] == year) & (found["month"] <= month)]
-    for r in found.itertuples():
-        rows.append(
-            dict(
-                check="outlier",
-                area_code=r.area_code,
-                year=r.year,
-                month=r.month,
-                detail=f"{_g(r.value)} / {_g(r.expected)}" + (f" (z {r.z:+.1f})" if r.z == r.z else ""),
-            )
-        )
-    return pd.DataFrame(rows, columns=["check", "area_code", "year", "month", "detail"])
+    return flags(_runner(engine, k), year, month)  # type: ignore[arg-type]
 
 
 def build(engine: Engine, quarter: str) -> dict[str, Any]:
@@ -459,7 +394,7 @@ def build(engine: Engine, quarter: str) -> dict[str, Any]:
             "pot_yuan": fund["pot"],
             "pot_year": year - 1,
             "coverage": cov_total,
-            "coverage_rule": COVERAGE_RULE,
+            "coverage_rule": rules().coverage.kwargs(),
             "forecast_run_id": fc_info["run_id"],
             "model_version": fc_info["model_version"],
             "forecast_cut_off": fc_info["cut_off"],
