@@ -6,12 +6,12 @@ a pivot table and CSV / Excel downloads. The whole view lives in the URL so that
 from __future__ import annotations
 
 from datetime import datetime
-from io import BytesIO
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from bureau.spreadsheet import xlsx_bytes
 from i18n import t
 from queries import explore, meta
 from ui import charts_overview as charts
@@ -169,11 +169,7 @@ def display_pivot(long: pd.DataFrame, f: dict[str, Any], names: dict[str, dict[s
 
 def to_xlsx(table: pd.DataFrame, about: list[tuple[str, str]]) -> bytes:
     """An Excel workbook: the pivot, and a sheet that says what it is (measure, dimensions, filters, rule)."""
-    buf = BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        table.to_excel(xl, sheet_name="pivot", index=False)
-        pd.DataFrame(about, columns=["item", "value"]).to_excel(xl, sheet_name="about", index=False)
-    return buf.getvalue()
+    return xlsx_bytes({"pivot": table, "about": pd.DataFrame(about, columns=["item", "value"])})
 
 
 def number_format(unit: str) -> str:

@@ -18,6 +18,7 @@ from bureau.auth import User
 from bureau.config import settings
 from bureau.db import make_engine
 from bureau.disclosure import plan_for
+from bureau.spreadsheet import csv_bytes
 from i18n import catalogue, fmt_date, fmt_month, t
 from privacy import linked, needs_plan, protect
 from queries import meta
@@ -248,7 +249,7 @@ def download_csv(df: pd.DataFrame, name: str, lang: str, key: str) -> None:
     """A CSV download (UTF-8 with BOM so Chinese Excel opens it correctly), built only when clicked."""
     st.download_button(
         t("download_csv", lang),
-        data=lambda: df.to_csv(index=False).encode("utf-8-sig"),
+        data=lambda: csv_bytes(df),  # cells that could run as formulas are neutralised
         file_name=f"{name}-{datetime.now():%Y%m%d}.csv",
         mime="text/csv",
         key=key,

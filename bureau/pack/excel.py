@@ -17,6 +17,7 @@ from openpyxl.utils import get_column_letter
 
 from bureau.pack.pdf import label
 from bureau.pack.snapshot import Pack, _plain
+from bureau.spreadsheet import safe_cells
 from i18n import t
 
 #: Sheets in order, with the columns each exports ("name" = the area name, "indicator" = the indicator name,
@@ -160,8 +161,9 @@ def render(pack: Pack, lang: str = "zh") -> bytes:
     bold = Font(bold=True)
     about.append([t("pack_title", lang, year=pack.meta.get("year"), q=pack.meta.get("quarter_number"))])
     about["A1"].font = Font(bold=True, size=14)
-    for caption, value in _about(pack, lang):
-        value = _plain(value)
+    rows = pd.DataFrame([(c, _plain(v)) for c, v in _about(pack, lang)], columns=["c", "v"], dtype=object)
+    rows = safe_cells(rows)  # a scheme's or a user's name is text like any other
+    for caption, value in rows.itertuples(index=False, name=None):
         about.append([caption, value if value is not None else "—"])
     if pack.meta.get("synthetic"):
         about.append([t("pack_synthetic", lang)])
@@ -169,7 +171,7 @@ def render(pack: Pack, lang: str = "zh") -> bytes:
     about.column_dimensions["B"].width = 60
     head_fill = PatternFill("solid", fgColor="E3E8F0")
     for name in SHEETS:
-        frame = sheet_frame(pack, name, lang)
+        frame = safe_cells(sheet_frame(pack, name, lang))  # area names, causes, actions: no live formulas
         ws = wb.create_sheet(t(f"pack_sheet_{name}", lang)[:31])
         ws.append([t(f"pack_h_{c}", lang) for c in frame.columns])
         for cell in ws[1]:
