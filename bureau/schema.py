@@ -430,6 +430,16 @@ audit_log = Table(
 )
 Index("ix_audit_log_at", audit_log.c.at)
 
+login_failure = Table(
+    "login_failure",
+    metadata,
+    Column("kind", String(8), primary_key=True),  # "user" or "address": what the failures are counted against
+    Column("subject", String(128), primary_key=True),  # the user name tried, or the client's address
+    Column("failures", Integer, nullable=False),  # failed logins since the last success (or the window's start)
+    Column("last_failed_at", DateTime, nullable=False),
+    Column("locked_until", DateTime, nullable=True),  # refused without checking the password until then
+)
+
 #: Tables with one row per person or per person's event (they grow with the data): never shown or exported row
 #: by row (docs/privacy.md), and distributed by district under Citus (bureau.partitions).
 PERSON_LEVEL_TABLES = (
