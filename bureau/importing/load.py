@@ -10,6 +10,7 @@ records the rows, the data cut-off, who loaded and the files with their encoding
 
 from __future__ import annotations
 
+import csv
 import json
 import time
 from collections.abc import Sequence
@@ -416,6 +417,9 @@ def read_all(files: Sequence[tuple[str, bytes]], datum: str | None) -> tuple[lis
             sheets.extend(read_upload(name, data, datum))
         except ReadError as exc:
             problems.append(exc.problem)
+        except (csv.Error, ValueError, TypeError, IndexError, KeyError) as exc:  # a shape no check foresaw
+            problems.append(Problem(PurePath(name).name, None, None, "import_read_failed",
+                                    {"error": type(exc).__name__}, UNREADABLE))  # fmt: skip
     return sheets, problems
 
 

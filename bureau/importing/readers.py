@@ -30,6 +30,7 @@ from bureau.importing.problems import UNREADABLE, WARNING, Problem, ReadError
 from bureau.importing.templates import BY_NAME, ENTITIES, header_names, norm_header
 
 HEADER_SCAN_ROWS = 10
+MAX_LISTED = 20  # rows listed for one kind of problem found while reading
 _GEOD = Geod(ellps="WGS84")
 _KNOWN = set().union(*(header_names(c) for e in ENTITIES for c in e.columns))
 
@@ -160,21 +161,28 @@ def read_csv(label: str, data: bytes) -> Sheet:
     sample = "\n".join(head_lines)
     sep = max((",", "\t", ";"), key=lambda c: sample.count(c)) if sample else ","
     rows = list(csv.reader(io.StringIO(sample), delimiter=sep))
-    if not rows:
+    if not rows or not text.strip(sep + " \t\r\n\u3000"):
         raise _unreadable(label, "import_empty_file")
     h = _header_row(rows)
-    headers = [str(c).strip() for c in rows[h]]
+    fields = [str(c).strip() for c in rows[h]]
+    if not any(fields):
+        raise _unreadable(label, "import_no_header", row=h + 1)
+    headers = list(fields)
     while headers and not headers[-1]:
         headers.pop()
-    n = len(headers)
+    n = len(headers)  # named columns: a row needs at least these
+    width = len(fields)  # the header's fields, unnamed ones at its end included: a row may have at most these
     _check_cut_off(label, text, sep, n, encoding)
+    short, long = _odd_rows(text, sep, n, width, h + 1)
+    widest = max([width, *(found for _, found, _ in long)])
     try:
         frame = pd.read_csv(
             io.StringIO(text),
             sep=sep,
             header=None,
             skiprows=h + 1,
-            names=list(range(n)),
+            names=list(range(widest)),  # a longer row is reported below, never shifted into an index
+            index_col=False,
             dtype=str,
             keep_default_na=False,
             na_filter=True,
@@ -194,9 +202,17 @@ def read_csv(label: str, data: bytes) -> Sheet:
         m = re.search(r"starting at row (\d+)", msg)
         row = int(m.group(1)) + 1 if m else None
         raise _unreadable(label, "import_unclosed_quote", row=row) from exc
-    sheet = Sheet(label, label, headers, frame, first_row=h + 2, encoding=encoding)
-    for row, found in _short_rows(text, sep, n, h + 1)[:20]:
+    sheet = Sheet(label, label, fields, frame.iloc[:, :width], first_row=h + 2, encoding=encoding)
+    for row, found in short[:MAX_LISTED]:
         sheet.problems.append(Problem(label, row, None, "import_short_row", {"found": found, "expected": n}))
+    for row, found, empty in long[:MAX_LISTED]:
+        key = "import_trailing_separator" if empty else "import_too_many_fields"
+        sheet.problems.append(Problem(label, row, None, key, {"found": found, "expected": width}))
+    for odd in (short, long):
+        if len(odd) > MAX_LISTED:
+            sheet.problems.append(
+                Problem(label, None, None, "import_more_rows", {"count": len(odd) - MAX_LISTED})
+            )
     strip = (
         re.search(rf"(^|{re.escape(sep)})[ \t\u3000]|[ \t\u3000]({re.escape(sep)}|\r?$)", text, re.M)
         is not None
@@ -205,22 +221,31 @@ def read_csv(label: str, data: bytes) -> Sheet:
     return sheet
 
 
-def _short_rows(text: str, sep: str, n: int, skip: int) -> list[tuple[int, int]]:
-    """(row, fields) of non-blank lines with fewer fields than the header (pandas pads them silently)."""
-    out = []
+def _odd_rows(
+    text: str, sep: str, n: int, width: int, skip: int
+) -> tuple[list[tuple[int, int]], list[tuple[int, int, bool]]]:
+    """Non-blank lines with fewer fields than the named columns, ``(row, fields)``, and lines with more fields
+    than the header, ``(row, fields, extra fields all empty)``: pandas would pad the first silently and read
+    the second wrongly (one extra field became the index)."""
+    short: list[tuple[int, int]] = []
+    long: list[tuple[int, int, bool]] = []
     for i, line in enumerate(text.split("\n")[skip:], start=skip + 1):
-        if line.count(sep) >= n - 1 or not line.strip("\r"):
+        seps = line.count(sep)
+        if n - 1 <= seps <= width - 1 or not line.strip("\r"):
             continue
         if '"' in line:
             if line.count('"') % 2:
                 break  # a quoted field spans lines: stop checking rather than guess
-            fields = len(next(csv.reader([line], delimiter=sep), []))
-            if fields >= n:
+            cells = next(csv.reader([line.rstrip("\r")], delimiter=sep), [])
+            if n <= len(cells) <= width:
                 continue
         else:
-            fields = line.count(sep) + 1
-        out.append((i, fields))
-    return out
+            cells = line.rstrip("\r").split(sep)
+        if len(cells) < n:
+            short.append((i, len(cells)))
+        else:
+            long.append((i, len(cells), not any(c.strip() for c in cells[width:])))
+    return short, long
 
 
 def _check_cut_off(label: str, text: str, sep: str, n: int, encoding: str) -> None:
@@ -291,8 +316,9 @@ def read_excel(label: str, data: bytes) -> list[Sheet]:
         headers = ["" if v is None else str(v) for v in as_lists[h]] if as_lists else []
         while headers and not headers[-1]:
             headers.pop()
-        frame = rows.iloc[h + 1 :, : len(headers)].reset_index(drop=True)
-        frame.columns = list(range(len(headers)))
+        frame = rows.iloc[h + 1 :, :].reset_index(drop=True)  # values right of the header: "no header"
+        frame.columns = list(range(frame.shape[1]))
+        headers += [""] * (frame.shape[1] - len(headers))
         tag = label if len(book) == 1 else f"{label} [{name}]"
         sheet = Sheet(tag, label, headers, frame, first_row=h + 2, letters=True)
         _drop_blank_rows(sheet)  # cells are already stripped text or None

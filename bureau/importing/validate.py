@@ -37,6 +37,7 @@ from bureau.importing.templates import (
     template_header,
 )
 from bureau.indicators import INDICATORS
+from bureau.spreadsheet import TRIGGERS, is_formula_like
 
 MAX_PER_KIND = 20
 MIN_DATE = date(2000, 1, 1)
@@ -308,6 +309,12 @@ def _parse_column(
                  lambda i: {"value": str(raw.iloc[i])[:40], "choices": " / ".join(col.choices)})  # fmt: skip
         return values
     values = raw.astype(object)
+    if not col.ref and present.any():  # a name a spreadsheet would run as a formula: loaded, with a warning
+        text = raw.astype("string")
+        formula = present & text.str.startswith(TRIGGERS).fillna(False)
+        if formula.any():
+            formula &= raw.map(is_formula_like, na_action="ignore").fillna(False).astype(bool)
+        out.rows(p, formula, name, "import_formula_text", shown, WARNING)
     length = getattr(p.entity.table.c[name].type, "length", None) if name in p.entity.table.c else None
     if length and isinstance(p.entity.table.c[name].type, String):
         too_long = present & (raw.astype("string").str.len() > length)
@@ -337,6 +344,8 @@ def parse_sheet(sheet: Sheet, refs: Refs, out: Collector, datum_override: str | 
         return None
     positions, factors = parsed_headers
     raw = sheet.frame
+    if raw.empty and sheet.kind == "table":
+        out.add(Problem(sheet.file, None, None, "import_no_data_rows", {}, WARNING))
     p = Parsed(entity, sheet, pd.DataFrame(index=raw.index), set(positions),
                {c: sheet.column_label(i) for c, i in positions.items()})  # fmt: skip
     p.frame["_row"] = raw.index.to_numpy() + sheet.first_row
@@ -524,10 +533,15 @@ def _rules(p: Parsed, refs: Refs, out: Collector) -> None:
     if name == "zero_employment":
         when("cleared", "identified", "import_cleared_over_identified")
     if name in ("reported_monthly", "zero_employment") and {"year", "month"} <= set(f):
+        # A month can be reported once it has ended: the current month is refused until its last day is over.
         ym = f["year"] * 12 + f["month"]
-        future = ym > refs.today.year * 12 + refs.today.month
-        out.rows(p, future.fillna(False), "month", "import_month_future",
+        now = refs.today.year * 12 + refs.today.month
+        out.rows(p, (ym > now).fillna(False), "month", "import_month_future",
                  lambda i: {"year": int(f["year"].iloc[i]), "month": int(f["month"].iloc[i])})  # fmt: skip
+        first_day = date(refs.today.year + refs.today.month // 12, refs.today.month % 12 + 1, 1)
+        out.rows(p, (ym == now).fillna(False), "month", "import_month_not_ended",
+                 lambda i: {"year": refs.today.year, "month": refs.today.month, "today": refs.today.isoformat(),
+                            "first_day": first_day.isoformat()})  # fmt: skip
         if "reported_on" in f:
             start = pd.to_datetime(
                 {"year": f["year"].fillna(2000), "month": f["month"].fillna(1).clip(1, 12), "day": 1}
@@ -563,6 +577,7 @@ def _indicator_units(p: Parsed, refs: Refs, out: Collector) -> None:
         ((unit == "yes_no") & ~v.isin([0.0, 1.0]) & v.notna(), "import_yes_no_value"),
     ]
     for mask, key in checks:
+        mask &= v.notna()  # an empty value is reported once, as empty (NaN % 1 is not 0)
         out.rows(p, mask.fillna(False), value_col, key,
                  lambda i: {"value": _num(v.iloc[i]), "min": 0, "unit": unit.iloc[i]})  # fmt: skip
     if p.entity.name == "targets":
