@@ -7,6 +7,8 @@ defaults documented in the README.
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import tomllib
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DB_PATH = ROOT / "data" / "demo.sqlite"
 SECRETS_PATH = ROOT / ".streamlit" / "secrets.toml"
+log = logging.getLogger(__name__)
 
 
 def _secrets_url(path: Path = SECRETS_PATH) -> str | None:
@@ -38,6 +41,37 @@ def database_url() -> str:
 def safe_url(url: str) -> str:
     """The URL with any password masked, for display and logs."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+MIN_CELL_DEFAULT = 10
+MIN_CELL_FLOOR = 5
+MIN_CELL_CEILING = 1_000_000  # more hides everything anyway; keeps the number a bound SQL integer
+_warned: set[str] = set()
+
+
+def _min_cell() -> int:
+    """``EMPLOYMENT_MIN_CELL`` as a whole number of persons, never below 5; never raises.
+
+    Not a finite number (``nan``, ``inf``, text) or not positive: the default 10, with a warning in the log. A
+    positive value below 5 becomes 5 (the floor), one above a million a million, a fraction is rounded up
+    (fewer than 7.5 persons hides 7): with a warning too, once per value and process.
+    """
+    raw = os.environ.get("EMPLOYMENT_MIN_CELL")
+    if raw is None or raw.strip() == "":
+        return MIN_CELL_DEFAULT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        chosen = MIN_CELL_DEFAULT
+    else:
+        chosen = min(MIN_CELL_CEILING, max(MIN_CELL_FLOOR, math.ceil(value)))
+    if chosen != value and raw not in _warned:
+        _warned.add(raw)
+        log.warning("EMPLOYMENT_MIN_CELL=%r is not a whole number from %d to %d: using %d", raw[:40],
+                    MIN_CELL_FLOOR, MIN_CELL_CEILING, chosen)  # fmt: skip
+    return chosen
 
 
 def _float_env(name: str, default: float) -> float:
@@ -75,5 +109,5 @@ def settings() -> Settings:
         statement_timeout_s=_float_env("EMPLOYMENT_STATEMENT_TIMEOUT_S", 20.0),
         language=lang if lang in ("zh", "en") else "zh",
         tile_url=os.environ.get("EMPLOYMENT_TILE_URL") or None,
-        min_cell_persons=max(5, int(_float_env("EMPLOYMENT_MIN_CELL", 10))),
+        min_cell_persons=_min_cell(),
     )
