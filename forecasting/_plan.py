@@ -40,8 +40,13 @@ def _estimate_shift(x: np.ndarray, step: np.ndarray) -> float:
     return float(d[t0 - 1] - np.median(d)) if t0 >= 1 else 0.0
 
 
-def model_data(values: np.ndarray, shock: np.ndarray, steps: np.ndarray) -> M.ModelData:
-    """Build the filled (ETS/Theta) and raw-with-NaN (SARIMAX) views of one training window."""
+def model_data(
+    values: np.ndarray, shock: np.ndarray, steps: np.ndarray, inflow: np.ndarray | None = None
+) -> M.ModelData:
+    """Build the filled (ETS/Theta) and raw-with-NaN (SARIMAX) views of one training window.
+
+    ``inflow`` (the flow into a stock, same months) is filled the same way, over its own gaps and the shocks.
+    """
     missing = ~np.isfinite(values) | shock
     filled = seasonal_fill(values, missing)
     keep = [j for j in range(steps.shape[1]) if 0 < steps[:, j].sum() < len(values)]
@@ -50,7 +55,10 @@ def model_data(values: np.ndarray, shock: np.ndarray, steps: np.ndarray) -> M.Mo
         # Put earlier months on the new definition's level so the forecast continues from it.
         filled = filled + _estimate_shift(filled, steps[:, j]) * (1.0 - steps[:, j])
     raw = np.where(missing, np.nan, values)
-    return M.ModelData(filled=filled, raw=raw, steps=steps)
+    flow = None
+    if inflow is not None and np.isfinite(inflow).sum() >= 2:
+        flow = seasonal_fill(inflow, ~np.isfinite(inflow) | shock)
+    return M.ModelData(filled=filled, raw=raw, steps=steps, inflow=flow)
 
 
 def fallback(values: np.ndarray, shock: np.ndarray, steps: np.ndarray, h: int) -> Plan | None:

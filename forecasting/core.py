@@ -12,11 +12,21 @@ from scipy.stats import norm
 
 from . import models as M
 from ._plan import Plan, fallback, model_data
-from ._prep import SEASON, Prepared, from_periods, infer_bounds, prepare, seasonal_fill, seasonal_scale
+from ._prep import (
+    SEASON,
+    Prepared,
+    from_periods,
+    infer_bounds,
+    prepare,
+    seasonal_fill,
+    seasonal_scale,
+    to_periods,
+)
 
 VERSION = "forecasting-1.1.0"
 
-DEFAULT_CANDIDATES = ("snaive", *M.SEASONAL_MODELS, M.COMBO)
+# ``stockflow`` takes part only when the stock's inflow is given (``forecast(..., inflow=...)``).
+DEFAULT_CANDIDATES = ("snaive", *M.SEASONAL_MODELS, M.COMBO, M.STOCKFLOW)
 # Inner backtest origins: five (a year apart when the data allow) judge the candidates more reliably than
 # three (in the benchmark, relative MASE 0.384 with three origins, 0.361 with five, same candidates).
 N_ORIGINS = 5
@@ -55,7 +65,8 @@ def reuse_fits() -> Iterator[None]:
 def _run_cached(name: str, d: M.ModelData, h: int, start: np.ndarray | None) -> M.Fit:
     if _CACHE is None:
         return M.run(name, d, h, start)
-    key = (name, h, d.raw.tobytes(), d.filled.tobytes(), d.steps.shape, d.steps.tobytes())
+    flow = b"" if d.inflow is None else d.inflow.tobytes()
+    key = (name, h, d.raw.tobytes(), d.filled.tobytes(), d.steps.shape, d.steps.tobytes(), flow)
     fit = _CACHE.get(key)
     if fit is None:
         fit = _CACHE[key] = M.run(name, d, h, start)
@@ -133,12 +144,17 @@ def select_and_fit(
     levels: Sequence[float],
     n_origins: int = N_ORIGINS,
     candidates: Sequence[str] = DEFAULT_CANDIDATES,
+    inflow: np.ndarray | None = None,
 ) -> Plan:
     """Rolling-origin backtest inside the data, pick/combine, refit on all data, calibrate intervals.
 
     ``candidates`` may include ``"combo"`` (equal-weight ETS+SARIMA+Theta); a single name forces it.
+    ``inflow`` (the flow into the stock ``values``, same months) enables the ``stockflow`` candidate.
     """
     n = len(values)
+    if inflow is None or np.isfinite(inflow).sum() < MIN_TRAIN:
+        inflow = None
+        candidates = [c for c in candidates if c != M.STOCKFLOW] or ["snaive"]
     fit_names = [c for c in candidates if c != M.COMBO]
     if M.COMBO in candidates:
         fit_names += [m for m in M.SEASONAL_MODELS if m not in fit_names]
@@ -147,11 +163,11 @@ def select_and_fit(
     failed: dict[str, str] = {}
     errs: dict[str, list[np.ndarray]] = {}
     sds: dict[str, list[np.ndarray]] = {}
-    d_full = model_data(values, shock, steps)
+    d_full = model_data(values, shock, steps, inflow)
     # Fitting on all the data first gives start values that make the shorter inner fits converge faster.
     full_fits = _fit_members(fit_names, d_full, h, failed) if origins else {}
     for o in origins:
-        d = model_data(values[:o], shock[:o], steps[:o])
+        d = model_data(values[:o], shock[:o], steps[:o], None if inflow is None else inflow[:o])
         fits = _fit_members(fit_names, d, hb, failed, warm=full_fits)
         fits = {k: v for k, v in _with_combo(fits).items() if k in candidates}
         actual = values[o : o + hb]
@@ -253,6 +269,7 @@ def forecast(
     *,
     n_origins: int = N_ORIGINS,
     candidates: Sequence[str] = DEFAULT_CANDIDATES,
+    inflow: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Forecast a monthly series ``horizon`` months ahead with calibrated prediction intervals.
 
@@ -261,6 +278,8 @@ def forecast(
     ``(0, None)`` for counts, ``(0, 100)`` for rates in percent; by default non-negative data stay
     non-negative. Returns columns ``mean, lo_<L>, hi_<L>`` per level, indexed by the months after the
     last observation in the input's index type; ``.attrs`` holds ``model``, ``reason`` and ``version``.
+    ``inflow``: when ``y`` is a stock, the monthly flow into it (e.g. new registrations for the registered
+    unemployed); it adds the stock-flow candidate (``forecasting.stockflow``), which the backtest may choose.
     """
     if int(horizon) < 1:
         raise ValueError("horizon must be at least 1")
@@ -269,18 +288,36 @@ def forecast(
     if any(not 0 < x < 100 for x in lv):
         raise ValueError("levels must be percentages strictly between 0 and 100")
     prep = prepare(y, events)
+    flow = None if inflow is None else _align(inflow, prep.index)
     lo_b, hi_b = infer_bounds(prep.values, bounds)
     with _one_blas_thread():
-        plan, prep_used = _plan(prep, h, lv, n_origins, candidates)
+        plan, prep_used = _plan(prep, h, lv, n_origins, candidates, flow)
     return _to_frame(plan, prep_used, h, lv, (lo_b, hi_b))
 
 
+def _align(inflow: pd.Series, index: pd.PeriodIndex) -> np.ndarray:
+    """The inflow on the stock's months (NaN where it has no value)."""
+    s = inflow if isinstance(inflow, pd.Series) else pd.Series(inflow)
+    periods, _, _ = to_periods(s.index)
+    v = pd.Series(
+        pd.to_numeric(pd.Series(np.asarray(s.values)), errors="coerce").to_numpy(float), index=periods
+    )
+    v = v[~v.index.duplicated(keep="last")]
+    return v.reindex(index).to_numpy(float)
+
+
 def _plan(
-    prep: Prepared, h: int, lv: list[float], n_origins: int, candidates: Sequence[str]
+    prep: Prepared,
+    h: int,
+    lv: list[float],
+    n_origins: int,
+    candidates: Sequence[str],
+    inflow: np.ndarray | None = None,
 ) -> tuple[Plan, Prepared]:
     notes = list(prep.notes)
     if prep.n > MAX_TRAIN:
         cut = prep.n - MAX_TRAIN
+        inflow = None if inflow is None else inflow[cut:]
         prep = Prepared(
             prep.values[cut:],
             prep.index[cut:],
@@ -301,7 +338,8 @@ def _plan(
     x = prep.values / scale
     plan = fallback(x, prep.shock_mask, prep.steps, h)
     if plan is None:
-        plan = select_and_fit(x, prep.shock_mask, prep.steps, h, lv, n_origins, candidates)
+        flow = None if inflow is None else inflow / scale  # the same units as the stock
+        plan = select_and_fit(x, prep.shock_mask, prep.steps, h, lv, n_origins, candidates, flow)
     else:
         plan.reason = "fallback: " + plan.reason
         plan.interval_method = "the fallback model's own intervals (no backtest)"

@@ -48,6 +48,7 @@ def backtest(
     step: int = 12,
     *,
     keep: dict[tuple[str, pd.Period], pd.DataFrame] | None = None,
+    inflow: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Rolling-origin evaluation: one row per model, origin and horizon step.
 
@@ -61,6 +62,7 @@ def backtest(
 
     ``keep``: a dict filled with each forecast frame, keyed ``(model, origin month)``, so a caller can reuse
     them (``choose_reconciliation(..., backtests=...)`` does) instead of fitting the same windows again.
+    ``inflow``: the flow into the stock ``y`` (see ``forecast``); each origin sees only its training months.
     """
     y = y if isinstance(y, pd.Series) else pd.Series(y)
     periods, _, _ = to_periods(y.index)
@@ -85,7 +87,7 @@ def backtest(
             origin = full[pos - 1]
             for model in models:
                 kw: dict[str, Any] = {} if model == AUTO else {"candidates": [model]}
-                fc = forecast(train, horizon, levels=lv, events=ev, bounds=bounds, **kw)
+                fc = forecast(train, horizon, levels=lv, events=ev, bounds=bounds, inflow=inflow, **kw)
                 if keep is not None:
                     keep[(model, origin)] = fc
                 fut = pd.period_range(origin + 1, periods=horizon, freq="M")

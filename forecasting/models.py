@@ -35,6 +35,7 @@ class ModelData:
     filled: np.ndarray  # no NaN: gaps/shocks seasonally interpolated, level shifts removed
     raw: np.ndarray  # NaN at gaps and shock months (SARIMAX treats them as missing observations)
     steps: np.ndarray  # (n, k) level-shift dummies for SARIMAX
+    inflow: np.ndarray | None = None  # flow into the stock (filled like ``filled``), for the stock-flow model
 
 
 @dataclass
@@ -177,6 +178,17 @@ def theta(d: ModelData, h: int, start: np.ndarray | None = None) -> Fit:
     return Fit(mean, sd, np.full(len(d.filled), np.nan), np.asarray(ima.params, float))
 
 
+def stockflow(d: ModelData, h: int) -> Fit:
+    """The stock rebuilt from forecasts of its inflow and outflow rate (``forecasting.stockflow``)."""
+    from .stockflow import forecast_stock
+
+    if d.inflow is None:
+        raise ValueError("the stock-flow model needs the inflow series")
+    mean, sd, resid = forecast_stock(d.filled, d.inflow, h)
+    return Fit(mean, sd, resid)
+
+
+STOCKFLOW = "stockflow"
 WARM = ("ets", "sarima", "theta")
 MODELS: dict[str, Callable[..., Fit]] = {
     "snaive": snaive,
@@ -185,7 +197,7 @@ MODELS: dict[str, Callable[..., Fit]] = {
     "mean": mean_model,
     "ets": ets,
 }
-MODELS.update({"sarima": sarima, "theta": theta})
+MODELS.update({"sarima": sarima, "theta": theta, STOCKFLOW: stockflow})
 
 
 def run(name: str, d: ModelData, h: int, start: np.ndarray | None = None) -> Fit:
