@@ -92,7 +92,7 @@ def test_sso_user_gets_the_role_from_the_user_table(monkeypatch: pytest.MonkeyPa
     at.user = {"is_logged_in": False}
     at.run()
     assert len(at.metric) == 0
-    at.user = {"is_logged_in": True, "email": email}
+    at.user = {"is_logged_in": True, "email": email, "email_verified": True}
     at.run()
     assert not at.exception and len(at.metric) >= 3
 

@@ -8,6 +8,7 @@ table; a user without a role sees nothing.
 from __future__ import annotations
 
 import os
+import re
 import time
 
 import streamlit as st
@@ -58,10 +59,36 @@ def _open_user() -> User:
     return User("demo", role if role in auth.ROLES else "leader", district)
 
 
+PROXY_SECRET_HEADER = "X-Employment-Proxy-Secret"
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+
+
+def _header_names() -> tuple[str, str]:
+    """The user header and the secret header of proxy mode (``EMPLOYMENT_PROXY_HEADER``, ``..._SECRET_HEADER``)."""
+    user = os.environ.get("EMPLOYMENT_PROXY_HEADER") or "X-Forwarded-User"
+    secret = os.environ.get("EMPLOYMENT_PROXY_SECRET_HEADER") or PROXY_SECRET_HEADER
+    return user, secret
+
+
 def _proxy_user(lang: str) -> User | None:
-    header = os.environ.get("EMPLOYMENT_PROXY_HEADER", "X-Forwarded-User")
-    name = st.context.headers.get(header)
-    if not name:
+    """The user the proxy vouches for: only with its shared secret, so a caller that reaches the app's port
+    directly with a forged user header is refused (docs/deployment.md)."""
+    header, secret_header = _header_names()
+    secret = os.environ.get("EMPLOYMENT_PROXY_SECRET")
+    problem = auth.proxy_secret_problem(secret)
+    if problem is None and not (_HEADER_NAME.match(header) and _HEADER_NAME.match(secret_header)):
+        problem = "EMPLOYMENT_PROXY_HEADER / EMPLOYMENT_PROXY_SECRET_HEADER are not header names"
+    if problem is not None:  # misconfigured: proxy mode serves nobody
+        print(f"proxy login refused: {problem}")
+        st.error(t("auth_proxy_unconfigured", lang))
+        return None
+    headers = {name.lower(): st.context.headers.get_all(name) for name in (header, secret_header)}
+    name = auth.proxy_username(headers, header, secret_header, secret)
+    if name is None:
+        if headers[header.lower()]:  # a user header without the proxy's secret: a forged or misrouted request
+            record(
+                User(headers[header.lower()][0].strip()[:128] or "(empty)", None), "denied", "proxy secret"
+            )
         st.error(t("auth_proxy_missing", lang, header=header))
         return None
     return _lookup(name) or User(name, None)
@@ -74,27 +101,69 @@ def _oidc_user(lang: str) -> User | None:
             st.login()
         return None
     email = str(st.user.get("email") or "")
+    allow_missing = auth.env_flag("EMPLOYMENT_OIDC_ALLOW_MISSING_EMAIL_VERIFIED")
+    if not auth.email_verified({"email_verified": st.user.get("email_verified")}, allow_missing):
+        st.error(t("auth_email_unverified", lang, user=email))
+        record(User(email[:128] or "(empty)", None), "denied", "email not verified")
+        if st.button(t("auth_logout", lang), key="auth_logout_unverified"):
+            st.logout()
+        return None
     return _lookup(email) or User(email, None)
+
+
+def _client_address() -> str | None:
+    """The client's address for the lockout: the peer's, or behind nginx on loopback its ``X-Real-IP``
+    (which nginx overwrites); None when unknown (a local connection without a proxy)."""
+    peer = st.context.ip_address  # None for a loopback peer
+    if isinstance(peer, str) and peer:
+        return peer[:64]
+    forwarded = [v for v in st.context.headers.get_all("X-Real-IP") if isinstance(v, str)]
+    return (forwarded[0].strip()[:64] or None) if len(forwarded) == 1 else None
+
+
+def _still_valid(found: User, lang: str) -> User | None:
+    """The session's user as the user table says now: disabled or removed ends the session, a role or district
+    change applies at once (one primary-key read per rerun)."""
+    fresh = auth.current(writer(), found.username)
+    if fresh is None:
+        st.session_state.pop(SESSION_KEY, None)
+        record(found, "denied", "account disabled")
+        st.error(t("auth_disabled", lang, user=found.username))
+        return None
+    if fresh != found:
+        st.session_state[SESSION_KEY] = fresh
+    return fresh
 
 
 def _builtin_user(lang: str) -> User | None:
     found = st.session_state.get(SESSION_KEY)
     if isinstance(found, User):
-        return found
+        fresh = _still_valid(found, lang)
+        if fresh is not None:
+            return fresh
     with st.form("auth_login"):
         st.subheader(t("auth_title", lang))
         username = st.text_input(t("auth_username", lang), key="auth_username")
         password = st.text_input(t("auth_password", lang), type="password", key="auth_password")
         submitted = st.form_submit_button(t("auth_login", lang))
     if submitted:
-        user = auth.authenticate(writer(), username.strip(), password)
-        if user is None:
-            record(User(username.strip()[:128] or "(empty)", None), "failed_login", "login")
+        name = username.strip()[:128]
+        address = _client_address()
+        result = auth.login(writer(), name, password, address)
+        if result.user is None:
+            until = result.locked_until
+            detail = f"address {address or '(unknown)'}" + (
+                f"; locked until {until:%Y-%m-%d %H:%M:%S}" if until else ""
+            )
+            record(User(name or "(empty)", None), "failed_login", "login", detail)
             time.sleep(1.0)  # slows password guessing
-            st.error(t("auth_failed", lang))
+            if until is not None:
+                st.error(t("auth_locked", lang, until=f"{until:%H:%M:%S}"))
+            else:
+                st.error(t("auth_failed", lang))
             return None
-        st.session_state[SESSION_KEY] = user
-        record(user, "login", "login")
+        st.session_state[SESSION_KEY] = result.user
+        record(result.user, "login", "login", f"address {address or '(unknown)'}")
         st.rerun()
     return None
 
