@@ -9,12 +9,16 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bureau.pack import fonts  # noqa: E402
+
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -43,8 +47,13 @@ def main() -> None:
     )
     try:
         time.sleep(4)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        with sync_playwright() as p, tempfile.TemporaryDirectory() as fc:
+            # The shipped Chinese font, so the screenshot shows Chinese on a machine without a CJK font.
+            browser_env: dict[str, str | float | bool] = {
+                **os.environ,
+                "FONTCONFIG_FILE": str(fonts.fontconfig_file(Path(fc))),
+            }
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS, env=browser_env)
             page = browser.new_page(viewport={"width": 1500, "height": int(os.environ.get("HEIGHT", "1100"))})
             page.goto(f"http://127.0.0.1:{port}/{target}")
             ready = "[data-testid='stApp'][data-test-script-state='notRunning']"

@@ -108,7 +108,7 @@ def downloads(ctx: Ctx, quarter: str, pack: snap.Pack, lang: str) -> None:
 
     cols = st.columns(2)
     try:
-        fonts.font_path()
+        fonts.check()
         font_ok = True
     except fonts.FontMissing as exc:
         font_ok = False

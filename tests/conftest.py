@@ -244,14 +244,22 @@ def server(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     proc.wait(timeout=20)
 
 
+def browser_env(folder: Path) -> dict[str, str | float | bool]:
+    """The browser's environment: fontconfig also sees the shipped Chinese font (a fresh machine has none)."""
+    from bureau.pack import fonts
+
+    return {**os.environ, "FONTCONFIG_FILE": str(fonts.fontconfig_file(folder))}
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         unavailable("Chromium", "REQUIRE_BROWSER", f"{CHROMIUM} not found")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        env = browser_env(tmp_path_factory.mktemp("fontconfig"))
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=env)
         yield b
         b.close()
 

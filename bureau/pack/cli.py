@@ -87,7 +87,7 @@ def run_cli(args: argparse.Namespace, engine: Engine) -> int:
     started = time.perf_counter()
     try:
         if kind == "pack-pdf":
-            fonts.font_path()  # fail before freezing anything
+            fonts.check()  # fail before freezing anything
         pack, frozen = snapshot.obtain(
             engine, quarter, user, refreeze=args.refreeze, snapshot_id=args.snapshot
         )

@@ -731,7 +731,7 @@ def chart_png(curve: pd.DataFrame, lang: str) -> bytes | None:
         import vl_convert
     except ImportError:
         return None
-    fonts.register_for_charts()
+    family = fonts.register_for_charts()
     names = {
         "cumulative": t("pack_series_actual", lang),
         "linear": t("pack_series_linear", lang),
@@ -758,7 +758,7 @@ def chart_png(curve: pd.DataFrame, lang: str) -> bytes | None:
             ),
         )
         .properties(width=560, height=210)
-        .configure(font=fonts.FAMILY)
+        .configure(font=family)
     )
     return bytes(vl_convert.vegalite_to_png(chart.to_dict(), scale=2))
 
