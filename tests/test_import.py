@@ -728,3 +728,19 @@ def test_the_datum_formula_matches_service_circle() -> None:
     rng = np.random.default_rng(7)
     lon, lat = rng.uniform(73, 136, 5000), rng.uniform(3, 54, 5000)
     assert np.abs(np.array(ours(lon, lat)) - np.array(wgs84_to_gcj02(lon, lat))).max() < 1e-12
+
+
+def test_template_extension_decides_the_format_or_is_refused(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """``--out t.csv`` writes CSV (it once wrote an Excel workbook under that name); a mismatch is refused."""
+    csv_out = tmp_path / "t.csv"
+    assert cli.main(["template", "targets", "--out", str(csv_out)]) == 0
+    assert csv_out.read_bytes().startswith("\ufeff年份,".encode())  # text, not a zip archive
+    xlsx_out = tmp_path / "t.xlsx"
+    assert cli.main(["template", "targets", "--out", str(xlsx_out)]) == 0
+    assert xlsx_out.read_bytes()[:2] == b"PK" and load_workbook(xlsx_out).sheetnames
+    capsys.readouterr()
+    bad = tmp_path / "bad.csv"
+    assert cli.main(["template", "targets", "--format", "xlsx", "--out", str(bad)]) == 2
+    assert "does not match" in capsys.readouterr().err and not bad.exists()
+    assert cli.main(["template", "targets", "--out", str(tmp_path / "t.xls")]) == 2
+    assert ".csv or .xlsx" in capsys.readouterr().err and not (tmp_path / "t.xls").exists()

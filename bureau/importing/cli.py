@@ -42,11 +42,30 @@ def add_template_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "name", metavar="NAME", help="template: " + ", ".join(e.name for e in ENTITIES if not e.table_only)
     )
-    parser.add_argument("--format", choices=["csv", "xlsx"], default="xlsx")
-    parser.add_argument("--out", help="file to write (default: NAME.csv / NAME.xlsx in the current folder)")
+    parser.add_argument(
+        "--format",
+        choices=["csv", "xlsx"],
+        help="csv or xlsx (default: the extension of --out, else xlsx); must agree with --out's extension",
+    )
+    parser.add_argument(
+        "--out", help="file to write, .csv or .xlsx (default: NAME.xlsx / NAME.csv in the current folder)"
+    )
     parser.add_argument(
         "--headers", choices=["en", "zh"], default="zh", help="header language (both are accepted)"
     )
+
+
+def template_format(given: str | None, out: str | None) -> tuple[str, str | None]:
+    """The template's format from ``--format`` and ``--out``: the file's extension decides, and a ``--format``
+    that disagrees with it, or an extension other than .csv / .xlsx, is refused (``(format, error)``)."""
+    if not out:
+        return given or "xlsx", None
+    suffix = Path(out).suffix.lower().lstrip(".")
+    if suffix not in ("csv", "xlsx"):
+        return given or "xlsx", f"--out {Path(out).name}: a template is written as .csv or .xlsx"
+    if given and given != suffix:
+        return given, f"--format {given} does not match --out {Path(out).name}: name the file .{given}"
+    return suffix, None
 
 
 def run_template(args: argparse.Namespace) -> int:
@@ -55,8 +74,12 @@ def run_template(args: argparse.Namespace) -> int:
         names = ", ".join(e.name for e in ENTITIES if not e.table_only)
         print(f"bureau template: unknown template {args.name!r}; one of: {names}", file=sys.stderr)
         return 2
-    out = Path(args.out or f"{entity.name}.{args.format}")
-    out.write_bytes(write_template(entity, args.format, args.headers))
+    fmt, error = template_format(args.format, args.out)
+    if error:
+        print(f"bureau template: {error}", file=sys.stderr)
+        return 2
+    out = Path(args.out or f"{entity.name}.{fmt}")
+    out.write_bytes(write_template(entity, fmt, args.headers))
     print(f"template {entity.name} ({entity.zh}) written to {out}")
     return 0
 
