@@ -2,8 +2,8 @@
 # Start N dashboard app processes on 127.0.0.1:BASE_PORT.. (for nginx, deploy/render_nginx.py), or stop them.
 #   deploy/run-processes.sh start 3 8501     # three processes on 8501-8503; logs, pids in $RUN_DIR
 #   deploy/run-processes.sh stop
-# Settings come from the environment (EMPLOYMENT_DB_URL, EMPLOYMENT_AUTH, ...). Under systemd use
-# deploy/systemd/employment@.service instead.
+# Settings come from the environment (EMPLOYMENT_DB_URL, EMPLOYMENT_AUTH, EMPLOYMENT_PROXY_SECRET, ...). The
+# processes listen on loopback only; nginx is the way in. Under systemd use deploy/systemd/employment@.service.
 set -eu
 cd "$(dirname "$0")/.."
 RUN_DIR=${RUN_DIR:-/tmp/employment-dashboard}
@@ -13,6 +13,12 @@ case "$action" in
 start)
     n=${2:-3}
     base=${3:-8501}
+    # Proxy mode trusts request headers: it needs the shared secret nginx sends (docs/deployment.md).
+    secret=${EMPLOYMENT_PROXY_SECRET:-}
+    if [ "${EMPLOYMENT_AUTH:-}" = proxy ] && [ "${#secret}" -lt 32 ]; then
+        echo "EMPLOYMENT_AUTH=proxy needs EMPLOYMENT_PROXY_SECRET (32 characters or more); not starting" >&2
+        exit 2
+    fi
     mkdir -p "$RUN_DIR"
     i=0
     while [ "$i" -lt "$n" ]; do

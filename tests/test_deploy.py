@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.render_nginx import COOKIE, TEMPLATE, parse_ports, render
+from deploy.render_nginx import COOKIE, SECRET_HEADER, TEMPLATE, parse_ports, render
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx not installed (apt-get install nginx-light)")
@@ -77,12 +77,77 @@ def test_render_tls_listens_on_443_with_secure_cookie_and_a_redirect() -> None:
         {"ports": [8501], "tls_cert": "/c.pem"},
         {"ports": [8501], "tls_cert": "/c.pem;", "tls_key": "/k.pem"},
         {"ports": [8501], "max_upload_mb": 0},
+        {"ports": [8501], "proxy_header": "X-User; include /etc/passwd"},
+        {"ports": [8501], "proxy_header": "X_User"},
+        {"ports": [8501], "proxy_header": SECRET_HEADER},
+        {"ports": [8501], "proxy_secret": "short"},
+        {"ports": [8501], "proxy_secret": "a" * 40 + '";'},
+        {"ports": [8501], "proxy_user_from": "$remote_user"},  # without the secret the app would refuse it
+        {"ports": [8501], "proxy_secret": "a" * 40, "proxy_user_from": "remote_user; x"},
     ],
 )
 def test_render_refuses_bad_values(kwargs: dict) -> None:
     ports = kwargs.pop("ports")
     with pytest.raises(ValueError):
         render(ports, **kwargs)
+
+
+PROXY_SECRET = "s" * 10 + "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def test_render_overwrites_the_configured_user_header_and_sets_the_secret() -> None:
+    plain = render([8501])
+    assert re.search(r'^\s*proxy_set_header X-Forwarded-User "";', plain, flags=re.M)
+    assert re.search(rf'^\s*proxy_set_header {SECRET_HEADER} "";', plain, flags=re.M)  # no secret: emptied
+    conf = render(
+        [8501], proxy_header="X-Remote-User", proxy_secret=PROXY_SECRET, proxy_user_from="$remote_user"
+    )
+    assert re.search(r"^\s*proxy_set_header X-Remote-User \$remote_user;", conf, flags=re.M)
+    assert re.search(r'^\s*proxy_set_header X-Forwarded-User "";', conf, flags=re.M)  # the default name too
+    assert re.search(rf'^\s*proxy_set_header {SECRET_HEADER} "{PROXY_SECRET}";', conf, flags=re.M)
+    only_strip = render([8501], proxy_header="X-Remote-User")
+    assert re.search(r'^\s*proxy_set_header X-Remote-User "";', only_strip, flags=re.M)
+
+
+def test_render_cli_writes_the_secret_file_mode_600(tmp_path: Path) -> None:
+    from deploy.render_nginx import main
+
+    (tmp_path / "secret").write_text(PROXY_SECRET + "\n", encoding="utf-8")
+    out = tmp_path / "employment.conf"
+    main(["--ports", "8501", "--proxy-secret-file", str(tmp_path / "secret"), "--out", str(out)])
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert f'{SECRET_HEADER} "{PROXY_SECRET}";' in out.read_text(encoding="utf-8")
+
+
+def test_the_app_listens_on_loopback_in_every_shipped_start() -> None:
+    import tomllib
+
+    root = TEMPLATE.parent.parent.parent
+    config = tomllib.loads((root / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["address"] == "127.0.0.1"
+    for path in ("deploy/run-processes.sh", "deploy/systemd/employment@.service"):
+        text = (root / path).read_text(encoding="utf-8")
+        assert "--server.address 127.0.0.1" in text, path
+        assert "EMPLOYMENT_PROXY_SECRET" in text, path  # proxy mode refused without the secret
+
+
+def test_run_processes_refuses_proxy_mode_without_a_secret(tmp_path: Path) -> None:
+    import os
+
+    root = TEMPLATE.parent.parent.parent
+    env = {k: v for k, v in os.environ.items() if k != "EMPLOYMENT_PROXY_SECRET"}
+    env.update(EMPLOYMENT_AUTH="proxy", RUN_DIR=str(tmp_path), STREAMLIT="/bin/false")
+    for secret in (None, "short"):
+        if secret:
+            env["EMPLOYMENT_PROXY_SECRET"] = secret
+        done = subprocess.run(
+            ["sh", str(root / "deploy" / "run-processes.sh"), "start", "1", "18599"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 2 and "EMPLOYMENT_PROXY_SECRET" in done.stderr
+        assert not list(tmp_path.glob("app-*.pid"))
 
 
 # --- nginx -t ---------------------------------------------------------------------------------------------------
@@ -132,7 +197,13 @@ class _Echo(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
-        body = json.dumps({"port": self.server.server_address[1], "headers": dict(self.headers)}).encode()
+        body = json.dumps(
+            {
+                "port": self.server.server_address[1],
+                "headers": dict(self.headers),
+                "all": [[k.lower(), v] for k, v in self.headers.items()],
+            }
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -235,3 +306,69 @@ def test_upload_size_limit(front) -> None:
     large, _ = _get(listen, "/_stcore/upload_file/x", method="POST", body=b"x" * 1_500_000)
     assert small.status == 200
     assert large.status == 413
+
+
+@pytest.fixture(scope="module")
+def proxy_front() -> Iterator[int]:
+    """nginx rendered for proxy login (configured header X-Remote-User set from $remote_addr, shared secret) in
+    front of one stub process: the nginx port."""
+    if NGINX is None:
+        pytest.skip("nginx not installed (apt-get install nginx-light)")
+    from bench.load_test import _port, start_nginx
+
+    stub = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    threading.Thread(target=stub.serve_forever, daemon=True).start()
+    folder = Path(tempfile.mkdtemp(prefix="nginx-test-"))
+    listen = _port()
+    proc = start_nginx(
+        [stub.server_address[1]],
+        listen,
+        folder,
+        proxy_header="X-Remote-User",
+        proxy_secret=PROXY_SECRET,
+        proxy_user_from="$remote_addr",  # stands in for $remote_user of an authentication step
+    )
+    try:
+        yield listen
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+        stub.shutdown()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _raw_get(port: int, headers: list[tuple[str, str]]) -> dict:
+    """GET / with ``headers`` sent as given (repeated names, any case)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.putrequest("GET", "/")
+        for name, value in headers:
+            conn.putheader(name, value)
+        conn.endheaders()
+        return json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
+
+
+FORGED = [
+    ("X-Remote-User", "mallory"),
+    ("x-remote-user", "mallory2"),
+    ("X-Forwarded-User", "mallory3"),
+    (SECRET_HEADER, "forged-secret"),
+    (SECRET_HEADER.lower(), "forged-secret-2"),
+]
+
+
+@needs_nginx
+def test_nginx_overwrites_the_configured_user_header_and_sets_the_secret(proxy_front: int) -> None:
+    seen = _raw_get(proxy_front, FORGED)["all"]
+    assert [v for k, v in seen if k == "x-remote-user"] == ["127.0.0.1"]  # only nginx's own value
+    assert [v for k, v in seen if k == SECRET_HEADER.lower()] == [PROXY_SECRET]
+    assert not [v for k, v in seen if k == "x-forwarded-user"]
+
+
+@needs_nginx
+def test_nginx_without_proxy_login_passes_no_identity_header_on(front) -> None:
+    listen, _ = front
+    seen = _raw_get(listen, FORGED)["all"]
+    assert not [k for k, _ in seen if k in ("x-forwarded-user", SECRET_HEADER.lower())]
