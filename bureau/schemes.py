@@ -22,10 +22,22 @@ from scoring import PRESETS, Scheme, SchemeError
 
 PRESET_AUTHOR = "preset"
 MAX_NAME = 64  # scoring_scheme.name and created_by are VARCHAR(64)
+#: Roles that may store a scheme (docs/deployment.md): leaders and administrators. Analysts are read-only, and
+#: planners do not see the city-wide scoring at all.
+SAVE_ROLES = frozenset({"leader", "admin"})
 
 
 class SchemeRefused(ValueError):
     """A save that would overwrite a preset or a locked scheme, or store an invalid name."""
+
+
+class SchemeForbidden(PermissionError):
+    """A save by a role that may not change schemes (an analyst, a planner, no role)."""
+
+
+def may_save(role: str | None) -> bool:
+    """True when ``role`` may store a what-if scheme (the page disables its button for the others)."""
+    return role in SAVE_ROLES
 
 
 def list_schemes(engine: Engine) -> pd.DataFrame:
@@ -136,6 +148,11 @@ def writable_engine() -> Engine:
     return _writable(settings().db_url)
 
 
-def save_to_configured_db(scheme: Scheme, user: str) -> None:
-    """:func:`save_scheme` into the configured database through a writable engine."""
+def save_to_configured_db(scheme: Scheme, user: str, *, role: str | None) -> None:
+    """:func:`save_scheme` into the configured database through a writable engine, for a role that may save.
+
+    The role is checked here, not only by the page's disabled button: ``SchemeForbidden`` for any other role.
+    """
+    if not may_save(role):
+        raise SchemeForbidden(f"role {role!r} may not save scoring schemes")
     save_scheme(writable_engine(), scheme, user)

@@ -226,14 +226,20 @@ def what_if(ctx: Ctx, f: dict[str, Any], base: Scheme) -> Scheme:
         if changed:
             st.info(ctx.t("funds_whatif_active", scheme=base.name), icon=":material/edit:")
         default_name = f"{base.name} what-if {datetime.now():%Y-%m-%d %H:%M}"
+        may_save = schemes.may_save(ctx.user.role)  # analysts try what-ifs; leaders and admins keep them
         left, right = st.columns([3, 1])
-        name = left.text_input(ctx.t("funds_save_name"), value=default_name, key="fu_save_name", max_chars=64)
+        name = left.text_input(ctx.t("funds_save_name"), value=default_name, key="fu_save_name", max_chars=64,
+                               disabled=not may_save)  # fmt: skip
         right.write("")
-        if right.button(ctx.t("funds_save"), key="fu_save", icon=":material/save:"):
+        if not may_save:
+            st.caption(ctx.t("funds_save_not_for_role"))
+        if right.button(ctx.t("funds_save"), key="fu_save", icon=":material/save:", disabled=not may_save):
             user = current_user()
             try:
                 saved = scheme_from_rows(base, name, edited, aggregation, missing)
-                schemes.save_to_configured_db(saved, user)
+                schemes.save_to_configured_db(saved, user, role=ctx.user.role)
+            except schemes.SchemeForbidden:
+                st.warning(ctx.t("funds_save_not_for_role"), icon=":material/lock:")
             except ValueError as exc:  # SchemeRefused, SchemeError
                 st.warning(ctx.t("funds_save_refused", error=str(exc)), icon=":material/block:")
             else:
