@@ -9,7 +9,7 @@ Two disjoint sets of series (``load_dev_series``, ``load_test_series``), all off
 package (GPL-3 packaging of US-government public-domain data):
 - development set (model choices are made here only): fpp3::us_employment's 18 supersector series
   CEU??00000001 (BLS CES, NOT seasonally adjusted, thousands employed) and ggplot2::economics ``unemploy``
-  (US unemployed persons, thousands, seasonally adjusted). Origins: each December 1999..2017.
+  (US unemployed persons, thousands, seasonally adjusted). Origins: December 1999, 2001, ..., 2017.
 - test set (never read by the forecasting package, never used to choose): 26 other CES industry series of
   fpp3::us_employment (every fifth non-supersector series by series id, NSA levels) and ggplot2::economics
   ``uempmed`` (median weeks of unemployment, SA). Origins: December 2001, 2004, 2007, 2010, 2013, 2016.
@@ -104,7 +104,9 @@ def load_test_series() -> dict[str, pd.Series]:
 
 
 load_series = load_dev_series  # timings and the hierarchy check use the development set
-DEV_ORIGINS = [pd.Period(f"{yr}-12", "M") for yr in range(1999, 2018)]
+DEV_ORIGINS = [
+    pd.Period(f"{yr}-12", "M") for yr in range(1999, 2018, 2)
+]  # 10 origins: runs fit the shared machine
 TEST_ORIGINS = [pd.Period(f"{yr}-12", "M") for yr in range(2001, 2017, 3)]
 
 
@@ -376,7 +378,7 @@ def to_markdown(
     data = (
         "18 BLS CES supersector employment series, not seasonally adjusted (R package fpp3 `us_employment`), "
         "and US unemployed persons, seasonally adjusted (ggplot2 `economics$unemploy`); December origins "
-        "1999–2017"
+        "1999, 2001, …, 2017"
         if which == "dev"
         else "26 other BLS CES industry employment series, not seasonally adjusted (every fifth "
         "non-supersector series of fpp3 `us_employment` by series id), and the median duration of "
