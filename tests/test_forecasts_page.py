@@ -100,9 +100,10 @@ def test_city_rate_shows_the_chance_of_ending_above_the_line(
     assert warm < 5  # goal < 0.5 s on a quiet machine; see docs/forecasts-page.md
 
 
-def test_no_forecast_yet_says_what_to_run(monkeypatch: pytest.MonkeyPatch, demo_url: str) -> None:
+def test_no_forecast_yet_says_who_can_refresh_it(monkeypatch: pytest.MonkeyPatch, demo_url: str) -> None:
     at = open_page(monkeypatch, demo_url)
-    assert any("run `bureau forecast`" in i.value.lower() for i in at.info)
+    assert any("Data page" in i.value for i in at.info)
+    assert not any("bureau " in i.value for i in [*at.info, *at.warning, *at.markdown, *at.caption])
     assert not at.error and not at.metric
 
 

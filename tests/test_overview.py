@@ -135,9 +135,10 @@ def test_spending_and_coverage_tiles(page: AppTest, demo_engine: Engine) -> None
     assert f"{len(open_now):,} open service points" in "\n".join(c.value for c in page.caption)
 
 
-def test_no_forecast_yet_says_what_to_run(page: AppTest) -> None:
+def test_no_forecast_yet_says_who_can_refresh_it(page: AppTest) -> None:
     assert {m.label: m for m in page.metric}["Unemployment rate forecast"].value == "—"
-    assert any("No forecast stored yet — run `bureau forecast`" in i.value for i in page.info)
+    assert any("ask an administrator to refresh it on the Data page" in i.value for i in page.info)
+    assert not any("bureau " in i.value for i in [*page.info, *page.warning, *page.markdown, *page.caption])
 
 
 def test_links_carry_the_filters(page: AppTest, demo_engine: Engine) -> None:
