@@ -100,6 +100,7 @@ def test_sso_user_gets_the_role_from_the_user_table(monkeypatch: pytest.MonkeyPa
 def test_proxy_mode_refuses_requests_without_the_header(
     monkeypatch: pytest.MonkeyPatch, demo_url: str
 ) -> None:
+    monkeypatch.setenv("EMPLOYMENT_PROXY_SECRET", "x" * 40)  # set; without it: test_login_security
     at = _app(monkeypatch, demo_url, "proxy")
     at.run()
     assert any("authenticating proxy" in e.value for e in at.error)
