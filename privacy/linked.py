@@ -37,6 +37,7 @@ import pandas as pd
 from privacy.suppress import effective_k
 
 Series = tuple[str, str]  # (indicator_code, group_code)
+RUNNING_YEAR = 0  # the one "year" of a running family: its months are counted from January of its first year
 Point = tuple[str, str, str, int, int]  # (indicator_code, group_code, area_code, year, month)
 
 
@@ -66,6 +67,7 @@ class Plan:
     hidden: frozenset[tuple[str, str, str, int, int]]
     ends: Mapping[int, int] = field(default_factory=dict)  # year → its last month in the cube
     stats: dict[str, int] = field(default_factory=dict)
+    running: Mapping[str, int] = field(default_factory=dict)  # family of kind "running" → its first year
 
     def published(self, point: Point) -> bool:
         indicator, group, area, year, month = point
@@ -73,7 +75,12 @@ class Plan:
         if month <= 0:
             return True
         family, node = self.links.node((indicator, group))
-        return (family, node, area, int(year), month) not in self.hidden
+        year = int(year)
+        if family in self.running:  # one run of months over all years
+            year, month = RUNNING_YEAR, (year - self.running[family]) * 12 + month
+            if month <= 0:
+                return True
+        return (family, node, area, year, month) not in self.hidden
 
     def all_published(self, points: Iterable[Point] | None) -> bool:
         """Whether every point of a figure is published (``None``: the figure is not cut from the cube)."""
@@ -84,7 +91,10 @@ class Plan:
 
 def plan(cube: pd.DataFrame, k: int, links: Links | None = None) -> Plan:
     """The plan for ``cube``: columns ``indicator_code, group_code, area_code, parent_code, year, month,
-    persons, kind`` (kind ``flow`` or ``stock``; one row per area, month and series with data)."""
+    persons, kind`` (kind ``flow``, ``stock`` or ``running``; one row per area, month and series with data).
+    A ``running`` series is a level kept over all years whose ``persons`` are those moving it that month (the
+    loans issued, repaid, fallen due): it is decided as one flow over all its months, so that any two of its
+    published points, even in different years, differ by the moves of 0 or ≥ k persons."""
     k = effective_k(k)
     links = links or Links()
     if cube.empty:
@@ -93,6 +103,20 @@ def plan(cube: pd.DataFrame, k: int, links: Links | None = None) -> Plan:
     nodes = [links.node((i, g)) for i, g in series.itertuples(index=False)]
     series = series.assign(family=[f for f, _ in nodes], node=[n for _, n in nodes])
     data = cube.merge(series, on=["indicator_code", "group_code"], how="left")
+    data["year"], data["month"] = data["year"].astype(int), data["month"].astype(int)
+    ends = {int(y): int(m) for y, m in data.groupby("year")["month"].max().items()}
+    # a running stock (a level kept over all years, moved by the ``persons`` of each month): its points are
+    # published like a flow's, in blocks of months that do not restart in January
+    running: dict[str, int] = {}
+    is_running = (data["kind"] == "running").to_numpy()
+    if is_running.any():
+        first = data[is_running].groupby("family")["year"].min()
+        running = {str(f): int(y) for f, y in first.items()}
+        y0 = data.loc[is_running, "family"].map(first).to_numpy(int)
+        data.loc[is_running, "month"] = (data.loc[is_running, "year"].to_numpy(int) - y0) * 12 + data.loc[
+            is_running, "month"
+        ].to_numpy(int)
+        data.loc[is_running, "year"] = RUNNING_YEAR
     data["persons"] = pd.to_numeric(data["persons"], errors="coerce").fillna(0.0)
     # an alias is the same figure as its node: one row per point
     data = data.drop_duplicates(["family", "node", "area_code", "year", "month"])
@@ -104,8 +128,7 @@ def plan(cube: pd.DataFrame, k: int, links: Links | None = None) -> Plan:
         stats["primary"] += primary
         stats["secondary"] += len(found) - primary
         hidden.update((str(family), n, a, int(year), m) for n, a, m in found)
-    ends = {int(y): int(m) for y, m in data.groupby("year")["month"].max().items()}
-    return Plan(k, links, frozenset(hidden), ends, stats)
+    return Plan(k, links, frozenset(hidden), ends, stats, running)
 
 
 def _family_year(

@@ -20,7 +20,8 @@ from sqlalchemy import Engine, Float, and_, case, cast, distinct, func, literal,
 
 from bureau import schema as s
 from queries import frame, non_person, reference_data, sensitive
-from queries.disclosure import month_points
+from queries.disclosure import SPENDING, month_points, payees
+from queries.disclosure import SUBSIDY_CATEGORIES as SUBSIDY_CATEGORIES
 
 FUND_CODES: tuple[str, ...] = (
     "own_funds_ratio_pct",
@@ -43,7 +44,9 @@ FUND_CODES: tuple[str, ...] = (
 INDICATOR_COLUMNS: tuple[str, ...] = (*FUND_CODES, "registered_unemployed")
 #: Indicator column → the column counting the persons it rests on (small-count suppression, docs/privacy.md).
 PERSON_COUNTS: dict[str, str] = {
-    "cost_per_placement_yuan": "n_placed",
+    "spending_progress_pct": "n_payees",
+    "year_end_balance_pct": "n_payees_year",
+    "cost_per_placement_yuan": "n_cost",
     "loans_issued_vs_target_pct": "n_loans_issued",
     "last_year_completion_pct": "n_loans_issued_last",
     "loan_recovery_rate_pct": "n_loans_due",
@@ -52,14 +55,6 @@ PERSON_COUNTS: dict[str, str] = {
     "satisfaction_score": "n_responses",
     "registered_unemployed": "n_registered",
 }
-SUBSIDY_CATEGORIES: tuple[str, ...] = (
-    "public_welfare_job",
-    "social_insurance",
-    "job_introduction",
-    "training",
-    "startup",
-    "loan_interest",
-)
 
 
 def month_end(year: int, month: int) -> date:
@@ -145,6 +140,8 @@ def fund_indicators(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
             sp.c.district_code,
             func.sum(case((sp.c.paid_on <= cut, sp.c.amount_yuan), else_=0.0)).label("spent_to_cut"),
             func.sum(sp.c.amount_yuan).label("spent_year"),
+            payees(sp.c.paid_on <= cut).label("n_payees"),
+            payees().label("n_payees_year"),
         )
         .where(sp.c.paid_on >= start, sp.c.paid_on <= date(year, 12, 31))
         .group_by(sp.c.district_code)
@@ -292,6 +289,16 @@ def fund_indicators(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
         "fiscal_capacity_per_capita_yuan": cast(ay_now.c.fiscal_capacity_per_capita_yuan, Float),
         "registered_unemployed": cast(flows.c.registered_unemployed, Float),
         "n_placed": func.coalesce(flows.c.n_placed, 0),
+        "n_payees": func.coalesce(spend.c.n_payees, 0),
+        "n_payees_year": func.coalesce(spend.c.n_payees_year, 0),
+        # a cost per placement rests on the payments and on the persons placed: the smaller of the two
+        "n_cost": case(
+            (
+                func.coalesce(spend.c.n_payees, 0) < func.coalesce(flows.c.n_placed, 0),
+                func.coalesce(spend.c.n_payees, 0),
+            ),
+            else_=func.coalesce(flows.c.n_placed, 0),
+        ),
         "n_loans_issued": func.coalesce(flows.c.n_loans_issued, 0),
         "n_loans_issued_last": func.coalesce(flows.c.n_loans_issued_last, 0),
         "n_loans_due": func.coalesce(loans.c.n_due, 0),
@@ -322,15 +329,27 @@ def fund_indicators(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
     for name in (*INDICATOR_COLUMNS, *sorted(set(PERSON_COUNTS.values()))):
         out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
     out["area_code"] = out["area_code"].astype(str)
-    # the plan's points (privacy.linked) of the indicators cut from agg_monthly, column by column
-    linked = {
-        "cost_per_placement_yuan": ("urban_new_employment", year, month),
-        "loans_issued_vs_target_pct": ("startup_loans_issued", year, month),
-        "last_year_completion_pct": ("startup_loans_issued", year - 1, 12),
-        "registered_unemployed": ("registered_unemployed", year, month),
+    # the plan's points (privacy.linked) of every series a column rests on, column by column: spending to the
+    # cut-off (progress × the allocation shown on the page gives it back), the year's spending, the loan stocks
+    # at the cut-off (the overdue rate × the balance gives the overdue amount, the recovery rate the rest)
+    ytd, year_spend = (SPENDING, year, 1, month), (SPENDING, year, 1, 12)
+    stocks = {code: (code, year, month, month) for code in ("loan_balance", "loan_due", "loan_recovered")}
+    linked: dict[str, list[tuple[str, int, int, int]]] = {
+        "spending_progress_pct": [ytd],
+        "year_end_balance_pct": [year_spend],
+        "cost_per_placement_yuan": [("urban_new_employment", year, 1, month), ytd],
+        "loans_issued_vs_target_pct": [("startup_loans_issued", year, 1, month)],
+        "last_year_completion_pct": [("startup_loans_issued", year - 1, 1, 12)],
+        "loan_recovery_rate_pct": [stocks["loan_due"], stocks["loan_recovered"]],
+        "loan_overdue_rate_pct": [stocks["loan_due"], stocks["loan_recovered"], stocks["loan_balance"]],
+        "loan_balance_yuan": [stocks["loan_balance"]],
+        "registered_unemployed": [("registered_unemployed", year, 1, month)],
     }
-    for col, (indicator, y, m) in linked.items():
-        out[f"_points_{col}"] = [month_points(indicator, "all", a, y, 1, m) for a in out["area_code"]]
+    for col, series in linked.items():
+        out[f"_points_{col}"] = [
+            tuple(p for ind, y, m0, m in series for p in month_points(ind, "all", a, y, m0, m) or ())
+            for a in out["area_code"]
+        ]
     return out
 
 
@@ -339,8 +358,11 @@ def subsidies_by_category(engine: Engine, year: int, month: int = 12) -> pd.Data
     """Subsidy spending 1 January – end of ``month`` by district and category.
 
     Columns ``area_code, category, amount_yuan`` (yuan), ``share_pct`` (percent of the district's spending,
-    a window sum over the district in SQL), ``persons`` (distinct persons paid; payments to employers count
+    a window sum over the district in SQL), ``persons`` (payees: the distinct persons paid where a payment
+    names one, and every payment naming none, an employer's or a person's without an id: the demo's carry
     none). Categories: :data:`SUBSIDY_CATEGORIES`.
+    ``_points``: the plan's points of the category and of the district's spending (the share is one ÷ the
+    other), so the table hides what Explore's spending and every other month of it hide.
     """
     _check(year, month)
     sp = s.subsidy_payment
@@ -351,7 +373,7 @@ def subsidies_by_category(engine: Engine, year: int, month: int = 12) -> pd.Data
             sp.c.category,
             cast(amount, Float).label("amount_yuan"),
             _pct(amount, func.sum(amount).over(partition_by=sp.c.district_code)).label("share_pct"),
-            func.count(distinct(sp.c.person_id)).label("persons"),
+            payees().label("persons"),
         )
         .where(sp.c.paid_on >= date(year, 1, 1), sp.c.paid_on <= month_end(year, month))
         .group_by(sp.c.district_code, sp.c.category)
@@ -361,6 +383,11 @@ def subsidies_by_category(engine: Engine, year: int, month: int = 12) -> pd.Data
         out = frame(conn, stmt)
     for col in ("amount_yuan", "share_pct"):
         out[col] = out[col].astype(float)
+    out["_points"] = [
+        (month_points(SPENDING, str(c), str(a), year, 1, month) or ())
+        + (month_points(SPENDING, "all", str(a), year, 1, month) or ())
+        for a, c in zip(out["area_code"], out["category"], strict=True)
+    ]
     return out
 
 

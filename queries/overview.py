@@ -14,7 +14,7 @@ from sqlalchemy import Engine, and_, func, or_, select
 
 from bureau import schema as s
 from queries import frame, non_person, sensitive
-from queries.disclosure import with_points
+from queries.disclosure import SPENDING, month_points, payees, with_points
 
 CITY = "420100"
 
@@ -23,7 +23,7 @@ def _next_month(year: int, month: int) -> date:
     return date(year + (month == 12), month % 12 + 1, 1)
 
 
-@non_person("money: the city's subsidy spending against its allocation")
+@sensitive(values=("spent_yuan", "progress"), count="payments")
 def spending_progress(
     engine: Engine, year: int, month: int, district_code: str | None = None
 ) -> pd.DataFrame:
@@ -32,20 +32,27 @@ def spending_progress(
     ``spent_yuan`` = all subsidy payments (``subsidy_payment``, every district and category) from 1 January to the
     end of ``month``; ``allocated_yuan`` = this year's fund allocation total (``fund_allocation``, every district and
     source); ``progress`` = spent ÷ allocated (a fraction; NaN when nothing is allocated); ``time_elapsed`` =
-    month ÷ 12. Columns ``year, month, spent_yuan, allocated_yuan, progress, time_elapsed``.
+    month ÷ 12. Columns ``year, month, spent_yuan, allocated_yuan, progress, time_elapsed``, ``payments``
+    (the payees the spending rests on, ``queries.disclosure.payees``: it is money paid to persons) and ``_points`` (the plan's points of
+    the area's spending to the month, so the tile hides what Explore's months of it hide).
     """
     if not 1 <= month <= 12:
         raise ValueError(f"month must be 1–12, got {month}")
     p, f = s.subsidy_payment, s.fund_allocation
-    spent = select(func.coalesce(func.sum(p.c.amount_yuan), 0.0)).where(
-        p.c.paid_on >= date(year, 1, 1), p.c.paid_on < _next_month(year, month)
-    )
+    paid = (p.c.paid_on >= date(year, 1, 1), p.c.paid_on < _next_month(year, month))
+    spent = select(func.coalesce(func.sum(p.c.amount_yuan), 0.0)).where(*paid)
+    payments = select(payees()).where(*paid)
     alloc = select(func.sum(f.c.amount_yuan)).where(f.c.year == year)
     if district_code is not None:
         spent = spent.where(p.c.district_code == district_code)
+        payments = payments.where(p.c.district_code == district_code)
         alloc = alloc.where(f.c.district_code == district_code)
     allocated = alloc.scalar_subquery()
-    stmt = select(spent.scalar_subquery().label("spent_yuan"), allocated.label("allocated_yuan"))
+    stmt = select(
+        spent.scalar_subquery().label("spent_yuan"),
+        allocated.label("allocated_yuan"),
+        payments.scalar_subquery().label("payments"),
+    )
     with engine.connect() as conn:
         row = conn.execute(stmt).one()
     spent_v = float(row.spent_yuan or 0.0)
@@ -59,6 +66,8 @@ def spending_progress(
                 "allocated_yuan": alloc_v,
                 "progress": spent_v / alloc_v if alloc_v > 0 else float("nan"),
                 "time_elapsed": month / 12,
+                "payments": int(row.payments or 0),
+                "_points": month_points(SPENDING, "all", district_code or CITY, year, 1, month),
             }
         ]
     )

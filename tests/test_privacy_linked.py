@@ -372,7 +372,7 @@ def test_the_cube_and_the_plan_are_the_same_on_every_database(both_demo_urls: st
         return got.sort_values(keys).reset_index(drop=True)
 
     want, got = read(demo_url), read(both_demo_urls)
-    assert len(want) > 10_000 and set(want["kind"]) == {"flow", "stock"}
+    assert len(want) > 10_000 and set(want["kind"]) == {"flow", "stock", "running"}
     assert_frame_equal(got, want, check_dtype=False)
     assert plan_for(make_engine(both_demo_urls), K).hidden == plan_for(make_engine(demo_url), K).hidden
     assert not {"difficulty_employment", "graduate_employment"} & set(want["indicator_code"])
