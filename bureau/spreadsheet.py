@@ -60,8 +60,12 @@ def safe_cells(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def csv_bytes(frame: pd.DataFrame, index: bool = False) -> bytes:
-    """CSV in UTF-8 with a BOM (so Chinese Excel opens it correctly), its cells made safe."""
-    return safe_cells(frame).to_csv(index=index).encode("utf-8-sig")
+    """CSV in UTF-8 with a BOM (so Chinese Excel opens it correctly), its cells made safe.
+
+    Lines end in CRLF (RFC 4180), so that a cell holding a carriage return is quoted: unquoted, Excel would
+    start a new row there, and whatever follows the CR would be the first cell of that row.
+    """
+    return safe_cells(frame).to_csv(index=index, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def xlsx_bytes(sheets: dict[str, pd.DataFrame], index: bool = False) -> bytes:
