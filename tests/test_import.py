@@ -663,6 +663,20 @@ def test_cli_exit_codes(tmp_path: Path, city_sqlite: Path, capsys: pytest.Captur
     )
 
 
+def test_cli_refuses_a_trailing_comma_with_its_row(
+    tmp_path: Path, city_sqlite: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue #18: ``bureau import t.csv --dry-run`` gave a TypeError traceback."""
+    url = f"sqlite:///{shutil.copy(city_sqlite, tmp_path / 'c.sqlite')}"
+    bad = tmp_path / "t.csv"
+    bad.write_bytes(TRAILING_HEAD + b"2026,420102,420102,urban_new_employment,50,\n")
+    assert cli.main(["import", str(bad), "--url", url, "--lang", "en", "--dry-run", "--no-forecast"]) == 1
+    err = capsys.readouterr().err
+    assert "t.csv, row 2: This row ends with an extra separator (comma)" in err and "Traceback" not in err
+    assert cli.main(["import", str(bad), "--url", url, "--lang", "zh", "--dry-run", "--no-forecast"]) == 1
+    assert "第2行" in capsys.readouterr().err
+
+
 def test_template_command_writes_csv_and_excel(tmp_path: Path) -> None:
     out = tmp_path / "t.xlsx"
     assert cli.main(["template", "targets", "--format", "xlsx", "--out", str(out)]) == 0

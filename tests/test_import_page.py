@@ -80,3 +80,34 @@ def test_a_migrated_empty_database_offers_the_first_import(
     at = _page(monkeypatch, empty_url)
     assert "Import data (administrators)" in [h.value for h in at.subheader]
     assert len(at.get("file_uploader")) == 1
+
+
+class _Upload:
+    """What st.file_uploader returns for one file (AppTest cannot upload)."""
+
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name, self._data = name, data
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def test_an_upload_with_a_trailing_comma_is_refused_with_its_row(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    city_sqlite: Path,  # noqa: F811
+) -> None:
+    """Issue #18: the upload crashed with a TypeError; now the report names the row and nothing is written."""
+    import streamlit as st
+
+    url = f"sqlite:///{shutil.copy(city_sqlite, tmp_path / 'c.sqlite')}"
+    data = b"year,area_code,district_code,indicator_code,target_value\n2026,420102,420102,urban_new_employment,50,\n"
+    monkeypatch.setattr(st, "file_uploader", lambda *a, **k: [_Upload("t.csv", data)])
+    at = _page(monkeypatch, url)
+    for button in ("import_check", "import_load"):
+        at.button(key=button).click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        problems = next(d.value for d in at.dataframe if "Message" in d.value.columns)
+        assert problems["Row"].tolist() == [2]
+        assert "ends with an extra separator (comma)" in problems["Message"].iloc[0]
+        assert any("nothing was loaded" in e.value for e in at.error)
