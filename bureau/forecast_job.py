@@ -45,6 +45,8 @@ RECONCILE_ORIGINS = 2
 OUR_MODEL, BASELINE = "auto", "snaive"
 BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 METHOD_SHORT = {"bottom_up": "bu", "mint_shrink": "mint", "top_down": "td"}
+# The flow into the registered-unemployed stock: its new registrations give the stock-flow candidate (#21).
+INFLOW = "unemployment_registrations"
 SERIES_SHORT = {"registered_unemployed": "ru", "urban_new_employment": "une"}
 
 
@@ -129,16 +131,23 @@ def _backtest_model(candidates: Sequence[str] | None) -> str:
 
 
 def _series_task(
-    key: tuple[str, str], y: pd.Series, horizon: int, candidates: Sequence[str] | None
+    key: tuple[str, str],
+    y: pd.Series,
+    horizon: int,
+    candidates: Sequence[str] | None,
+    inflow: pd.Series | None = None,
 ) -> tuple[tuple[str, str], pd.DataFrame, pd.DataFrame, dict[pd.Period, pd.DataFrame]]:
     """Forecast and backtest one series (runs in a worker).
 
     Also returns our model's backtest forecasts by origin month: the reconciliation is chosen on the same
-    windows and reuses them instead of fitting every area again.
+    windows and reuses them instead of fitting every area again. ``inflow``: the stock's inflow (registered
+    unemployed: new registrations), which adds the stock-flow candidate.
     """
     import forecasting
 
     kw: dict[str, Any] = {"candidates": tuple(candidates)} if candidates else {}
+    if inflow is not None:
+        kw["inflow"] = inflow
     ev, bounds = events(), bounds_for(key[0])
     ours = _backtest_model(candidates)
     models = tuple(dict.fromkeys((ours, BASELINE)))  # once only when "our model" is seasonal naive itself
@@ -155,6 +164,7 @@ def _series_task(
             models=models,
             step=12,
             keep=kept,
+            inflow=inflow,
         )
     acc = band_accuracy(bt)
     acc = pd.concat([acc[acc["model"] == ours].assign(model=OUR_MODEL), acc[acc["model"] == BASELINE]])
@@ -216,15 +226,17 @@ def compute(
     jobs: int = 2,
     candidates: Sequence[str] | None = None,
     reconcile: bool = True,
+    inflows: dict[str, pd.Series] | None = None,
 ) -> tuple[dict[tuple[str, str], tuple[pd.DataFrame, pd.DataFrame]], dict[str, Any]]:
     """Forecast, backtest and (for counts) reconcile every column of ``wide``.
 
     ``wide``: ``queries.forecasts.to_wide`` output (columns ``(indicator, area)``); ``levels``: area → "city"
     or "district". Returns ``{(indicator, area): (forecast, band accuracy)}`` and the reconciliation reports.
     With ``reconcile``, the count series are reconciled when the city and at least two districts are
-    present; the caller must pass every district then (the city is their sum).
+    present; the caller must pass every district then (the city is their sum). ``inflows``: area → the
+    registered unemployed's monthly inflow (new registrations), for the stock-flow candidate.
     """
-    from queries.forecasts import COUNT_SERIES
+    from queries.forecasts import COUNT_SERIES, REGISTERED
 
     city = next((a for a, lv in levels.items() if lv == "city"), "")
     series = {key: wide[key].dropna() for key in wide.columns if wide[key].notna().any()}
@@ -238,7 +250,18 @@ def compute(
     windows: dict[tuple[str, str], dict[pd.Period, pd.DataFrame]] = {}
     ctx = multiprocessing.get_context("spawn")
     with _one_blas_thread(), ProcessPoolExecutor(max(1, jobs), mp_context=ctx) as pool:
-        futures = [pool.submit(_series_task, k, series[k], horizon, candidates) for k in order]
+        flows = inflows or {}
+        futures = [
+            pool.submit(
+                _series_task,
+                k,
+                series[k],
+                horizon,
+                candidates,
+                flows.get(k[1]) if k[0] == REGISTERED else None,
+            )
+            for k in order
+        ]
         for fut in futures:
             done_key, fc, acc, kept = fut.result()
             results[done_key] = (fc, acc)
@@ -391,20 +414,25 @@ def run(
     ``district_codes`` narrows the districts (tests, a quick look); ``candidates`` restricts the models to a
     single one (tests). Raises ``ValueError`` when there is no series to forecast.
     """
-    from queries.forecasts import COUNT_SERIES, SERIES, series_history, to_wide
+    from queries.forecasts import COUNT_SERIES, REGISTERED, SERIES, series_history, to_wide
 
     started, t0 = datetime.now(), time.perf_counter()
     if horizon < 1:
         raise ValueError("horizon must be at least 1 month")
-    history = series_history(engine, tuple(indicators or SERIES))
+    wanted = tuple(indicators or SERIES)
+    history = series_history(engine, wanted + ((INFLOW,) if REGISTERED in wanted else ()))
     levels = _areas_for(history, areas, district_codes)
     history = history[history["area_code"].isin(levels)]
+    flows = history[history["indicator_code"] == INFLOW]
+    history = history[history["indicator_code"] != INFLOW]
     if history.empty:
         raise ValueError("no monthly series to forecast: run `bureau demo` or import data first")
     wide = to_wide(history)
+    flow_wide = to_wide(flows)
+    inflows = {area: flow_wide[(ind, area)].dropna() for ind, area in flow_wide.columns}
     districts = dict(zip(history["area_code"], history["district_code"], strict=False))
     whole = areas == "all" and district_codes is None  # the city is the sum of all its districts only
-    raw, reports = compute(wide, levels, horizon, jobs, candidates, reconcile=whole)
+    raw, reports = compute(wide, levels, horizon, jobs, candidates, reconcile=whole, inflows=inflows)
     series = []
     for (ind, area), (fc, acc) in sorted(raw.items()):
         base = str(fc.attrs.get("model", ""))
