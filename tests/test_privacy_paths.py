@@ -77,9 +77,12 @@ def test_every_query_is_classified() -> None:
 
 
 def _page_query_targets() -> set[str]:
-    """Dotted names of every function the pages pass to ``query(...)`` (read from the source, not run)."""
+    """Dotted names of every function the pages (and ui/) pass to ``query(...)``, ``fresh(...)`` or, in
+    figures/, to a runner ``run(...)`` (read from the source, not run)."""
     targets_: set[str] = set()
-    for path in sorted((ROOT / "pages").glob("*.py")):
+    sources = [*sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "ui").glob("*.py"))]
+    sources += sorted((ROOT / "figures").glob("*.py"))
+    for path in sources:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         alias: dict[str, str] = {}
         for node in ast.walk(tree):
@@ -90,12 +93,14 @@ def _page_query_targets() -> set[str]:
                 for a in node.names:
                     alias[a.asname or a.name] = a.name
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "query" and node.args:
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            if getattr(node.func, "id", None) in ("query", "fresh", "run"):
                 arg = node.args[0]
                 if isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name):
                     targets_.add(f"{alias.get(arg.value.id, arg.value.id)}.{arg.attr}")
-                elif isinstance(arg, ast.Name):
-                    targets_.add(alias.get(arg.id, arg.id))
+                elif isinstance(arg, ast.Name) and arg.id in alias:
+                    targets_.add(alias[arg.id])
     return targets_
 
 
