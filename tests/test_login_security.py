@@ -8,6 +8,7 @@ with the ``websockets`` client, as a caller that reaches the port directly would
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -419,3 +420,52 @@ def test_proxy_mode_without_a_secret_serves_nobody(demo_url: str) -> None:
     finally:
         _stop(proc)
     assert seen["metric"] == [] and any("not fully configured" in a for a in seen["alert"])
+
+
+@pytest.fixture(scope="module")
+def nginx_front(proxy_server: tuple[int, str]) -> Iterator[int]:
+    """The shipped nginx configuration, rendered for proxy login, in front of the proxy-mode server: its port.
+
+    nginx names the user from ``$remote_addr`` here (127.0.0.1), standing in for ``$remote_user`` of an
+    authentication step: whatever a client sends, the app sees nginx's value and nginx's secret.
+    """
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    if not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
+        pytest.skip("nginx not installed (apt-get install nginx-light)")
+    from bench.load_test import start_nginx
+
+    folder = Path(tempfile.mkdtemp(prefix="nginx-proxy-"))
+    listen = _free_port()
+    proc = start_nginx(
+        [proxy_server[0]],
+        listen,
+        folder,
+        proxy_header="X-Remote-User",
+        proxy_secret=SECRET,
+        proxy_user_from="$remote_addr",
+    )
+    try:
+        yield listen
+    finally:
+        _stop(proc)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_through_nginx_the_user_is_nginxs_never_the_clients(
+    nginx_front: int, proxy_server: tuple[int, str], demo_url: str
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    with contextlib.suppress(IntegrityError):
+        auth.add_user(make_engine(demo_url), "127.0.0.1", "analyst")
+    _, admin = proxy_server
+    seen = _page(
+        nginx_front,
+        {"X-Remote-User": admin, "X-Employment-Proxy-Secret": "forged", "X-Forwarded-User": admin},
+    )
+    assert len(seen["metric"]) >= 3, seen["alert"]  # nginx's secret was accepted
+    assert any("Signed in: 127.0.0.1" in m for m in seen["markdown"]), seen["markdown"]
+    assert not any(admin in m for m in seen["markdown"])
