@@ -35,6 +35,8 @@ MAX_TRAIN = 15 * SEASON  # older years add fit time but little about today's lab
 # A single model must beat the combination by this margin to replace it: a few origins are a noisy
 # judge, and on real unemployment series the combination was the most accurate on average.
 COMBO_MARGIN = 0.95
+# How the combination weighs its members: "inverse_mse" (from their inner-backtest errors) or "equal".
+COMBO_WEIGHTS = "equal"
 
 
 # Fits shared between forecast calls inside ``reuse_fits()``: keyed by model, horizon and the exact window.
@@ -128,12 +130,21 @@ def _fit_members(
     return fits
 
 
-def _with_combo(fits: dict[str, M.Fit]) -> dict[str, M.Fit]:
-    members = [fits[k] for k in M.SEASONAL_MODELS if k in fits]
-    if len(members) >= 2:
-        fits = dict(fits)
-        fits[M.COMBO] = M.combine(members)
-    return fits
+def _combo_weights(errs: dict[str, list[np.ndarray]], n_origins: int) -> dict[str, float]:
+    """Weights of the combination's members (those backtested at every origin), from their backtest errors.
+
+    ``COMBO_WEIGHTS == "inverse_mse"``: proportional to 1 / mean squared inner-backtest error (Bates &
+    Granger 1969; no correlations estimated: a few origins cannot estimate them); ``"equal"``: 1 / k.
+    """
+    members = [k for k in M.SEASONAL_MODELS if k in errs and len(errs[k]) == n_origins]
+    if len(members) < 2:
+        return {}
+    mse = {k: float(np.nanmean(np.concatenate(errs[k]) ** 2)) for k in members}
+    if COMBO_WEIGHTS == "equal" or not all(np.isfinite(v) and v > 0 for v in mse.values()):
+        return {k: 1.0 / len(members) for k in members}
+    inv = {k: 1.0 / v for k, v in mse.items()}
+    total = sum(inv.values())
+    return {k: v / total for k, v in inv.items()}
 
 
 def select_and_fit(
@@ -169,12 +180,18 @@ def select_and_fit(
     for o in origins:
         d = model_data(values[:o], shock[:o], steps[:o], None if inflow is None else inflow[:o])
         fits = _fit_members(fit_names, d, hb, failed, warm=full_fits)
-        fits = {k: v for k, v in _with_combo(fits).items() if k in candidates}
         actual = values[o : o + hb]
         valid = np.isfinite(actual) & ~shock[o : o + hb]
         for name, f in fits.items():
             errs.setdefault(name, []).append(np.where(valid, actual - f.mean, np.nan))
             sds.setdefault(name, []).append(f.sd)
+    weights = _combo_weights(errs, len(origins)) if M.COMBO in candidates else {}
+    if weights:  # the combination's backtest errors and s.d. follow from its members' (no refit)
+        for store in (errs, sds):
+            store[M.COMBO] = [
+                np.sum([w * store[k][i] for k, w in weights.items()], axis=0) for i in range(len(origins))
+            ]
+    errs = {k: v for k, v in errs.items() if k in candidates}
     scores = {k: float(np.nanmean(np.abs(np.concatenate(v)))) / scale for k, v in errs.items()}
     scores = {k: v for k, v in scores.items() if np.isfinite(v) and len(errs[k]) == len(origins)}
     notes = [f"{k} dropped: {v}" for k, v in failed.items()]
@@ -190,12 +207,12 @@ def select_and_fit(
     if "snaive" in scores and scores["snaive"] <= scores[best] * (1 + 1e-9):
         best = "snaive"
     for choice in [best, *[r for r in ranked if r != best]]:
-        members = list(M.SEASONAL_MODELS) if choice == M.COMBO else [choice]
+        members = list(weights) if choice == M.COMBO else [choice]
         final = {k: v for k, v in full_fits.items() if k in members} or _fit_members(
             members, d_full, h, failed
         )
         if choice == M.COMBO and len(final) >= 2:
-            fit = M.combine(list(final.values()))
+            fit = M.combine(list(final.values()), [weights.get(k, 0.0) for k in final])
             members = list(final)
         elif choice in final:
             fit = final[choice]

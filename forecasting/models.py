@@ -208,10 +208,13 @@ def run(name: str, d: ModelData, h: int, start: np.ndarray | None = None) -> Fit
     return fit
 
 
-def combine(fits: list[Fit]) -> Fit:
-    """Equal-weight combination; s.d. is the mean of the members' (conservative: assumes correlation 1)."""
-    mean = np.mean([f.mean for f in fits], axis=0)
-    sd = np.mean([f.sd for f in fits], axis=0)
+def combine(fits: list[Fit], weights: list[float] | None = None) -> Fit:
+    """Weighted (default: equal) combination; s.d. is the weighted mean of the members' (conservative:
+    assumes correlation 1)."""
+    w = np.full(len(fits), 1.0 / len(fits)) if weights is None else np.asarray(weights, float)
+    w = w / w.sum() if w.sum() > 0 else np.full(len(fits), 1.0 / len(fits))
+    mean = np.sum([wi * f.mean for wi, f in zip(w, fits, strict=True)], axis=0)
+    sd = np.sum([wi * f.sd for wi, f in zip(w, fits, strict=True)], axis=0)
     k = min(len(f.resid) for f in fits)
     stack = np.vstack([f.resid[len(f.resid) - k :] for f in fits])
     with warnings.catch_warnings():
