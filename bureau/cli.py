@@ -32,7 +32,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                     return 0
     until = pd.Period(args.until, freq="M") if args.until else None
     try:
-        result = demo.build(engine, scale=args.scale, until=until, seed=args.seed, force=args.force)
+        result = demo.build(
+            engine,
+            scale=args.scale,
+            until=until,
+            seed=args.seed,
+            force=args.force,
+            forecasts=not args.no_forecasts,
+        )
     except demo.DemoExists as exc:
         print(f"bureau demo: {exc}", file=sys.stderr)
         return 2
@@ -43,6 +50,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     )
     for name, n in result.rows.items():
         print(f"  {name:<28}{n:>12,}")
+    if result.forecast_run is not None:
+        print(f"forecast run {result.forecast_run} stored ({result.forecast_seconds:.1f} s)")
     return 0
 
 
@@ -116,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--force", action="store_true", help="replace data already in the database")
     demo.add_argument(
         "--if-missing", action="store_true", help="do nothing when the database already has data"
+    )
+    demo.add_argument(
+        "--no-forecasts", action="store_true", help="skip the forecasts (computed with the city by default)"
     )
     demo.set_defaults(func=_cmd_demo)
     ref = sub.add_parser("refresh", help="rebuild the monthly aggregates from the records (all, or a part)")

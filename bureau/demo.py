@@ -6,6 +6,7 @@ database as it was.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ class DemoResult:
     rows: dict[str, int]
     cut_off: date
     seconds: float
+    forecast_run: int | None = None  # the forecast run stored with the demo (``forecasts=True``)
+    forecast_seconds: float = 0.0
 
 
 def last_full_month(today: date | None = None) -> pd.Period:
@@ -50,8 +53,13 @@ def build(
     seed: int = SEED,
     force: bool = False,
     progress: Callable[[str], None] | None = None,
+    forecasts: bool = False,
 ) -> DemoResult:
     """Create the schema if needed and fill it with the demo city; returns rows written per table.
+
+    With ``forecasts`` (``bureau demo`` sets it) the forecasts and their accuracy record are computed and stored
+    too, exactly as ``bureau forecast`` does, after the city is committed: the pages show forecasts out of the
+    box. A forecast failure leaves the city in place and is raised.
 
     Tables are generated and written piece by piece (the person-level records in chunks of streets), so the
     large scale never holds more than one chunk of records in memory.
@@ -102,7 +110,16 @@ def build(
             conn.exec_driver_sql(
                 "ANALYZE"
             )  # planner statistics: without them the first queries pick bad plans
-    return DemoResult(rows, cut_off, time.perf_counter() - started)
+    result = DemoResult(rows, cut_off, time.perf_counter() - started)
+    if forecasts:
+        say("forecasts")
+        from bureau import forecast_job
+
+        t0 = time.perf_counter()
+        result.forecast_run = forecast_job.run(engine, jobs=min(2, os.cpu_count() or 1)).run_id
+        result.forecast_seconds = time.perf_counter() - t0
+        result.seconds = time.perf_counter() - started
+    return result
 
 
 def _write(conn, table, frame: pd.DataFrame) -> int:  # type: ignore[no-untyped-def]

@@ -19,6 +19,7 @@ from privacy import PERSON_LEVEL_TABLES
 from queries import meta
 from ui.auth import current_user, record
 from ui.common import Ctx, download_csv, engine, headed, lang, query, run_page
+from ui.forecast_refresh import section as forecast_refresh
 
 UPLOAD_TYPES = ["csv", "txt", "xlsx", "xlsm", "geojson", "json", "zip"]
 
@@ -180,6 +181,7 @@ def body(ctx: Ctx) -> None:
     _history(ctx)
     if ctx.user.role == "admin":
         _upload(ctx)
+        forecast_refresh(ctx)
         st.subheader(ctx.t("data_audit"))
         st.dataframe(
             headed(meta.audit_entries(ctx.engine), ctx.lang),
