@@ -4,6 +4,7 @@ administrator refreshes the forecasts from the Data page and sees its progress a
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from pathlib import Path
 
@@ -133,3 +134,31 @@ def test_a_failed_refresh_is_reported_and_changes_nothing(demo_url: str, tmp_pat
     assert job.wait(30)
     assert job.error and "model failure" in job.error and job.fraction == 1.0
     assert _runs(make_engine(url)) == 0
+
+
+def test_the_nightly_forecast_timer_and_its_service_are_valid_units(tmp_path: Path) -> None:
+    """``deploy/systemd/employment-forecast.{service,timer}``: systemd accepts them (paths pointed at this
+    checkout), the timer starts the service, and the service runs ``bureau forecast`` as the writer."""
+    import shutil
+    import subprocess
+
+    service = (ROOT / "deploy/systemd/employment-forecast.service").read_text()
+    timer = (ROOT / "deploy/systemd/employment-forecast.timer").read_text()
+    assert "ExecStart=/opt/employment/.venv/bin/bureau forecast" in service
+    assert "Type=oneshot" in service and "jobs.env" in service
+    assert (
+        "Unit=employment-forecast.service" in timer and "OnCalendar=" in timer and "Persistent=true" in timer
+    )
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze not installed")
+    venv = Path(sys.executable).parent
+    (tmp_path / "employment-forecast.service").write_text(
+        service.replace("/opt/employment/.venv/bin", str(venv)).replace("/opt/employment", str(ROOT))
+    )
+    (tmp_path / "employment-forecast.timer").write_text(timer)
+    out = subprocess.run(
+        ["systemd-analyze", "verify", *(str(p) for p in sorted(tmp_path.iterdir()))],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
