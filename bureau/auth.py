@@ -355,19 +355,32 @@ def email_verified(claims: Mapping[str, Any], allow_missing: bool = False) -> bo
     return str(value).strip().lower() == "true"
 
 
+def audit_row(
+    user: User | None, action: str, target: str, detail: str | None = None, at: datetime | None = None
+) -> dict[str, Any]:
+    """One audit-log line (who, when, what view or export) as column values."""
+    return {
+        "at": at or datetime.now(),
+        "username": (user.username if user else "(anonymous)")[:128],
+        "role": user.role if user else None,
+        "action": action[:16],
+        "target": target[:128],
+        "detail": detail,
+    }
+
+
+def write_audit(engine: Engine, rows: list[dict[str, Any]]) -> None:
+    """Insert audit-log lines in one transaction. Executed as a batch without ``RETURNING``, so a role with
+    nothing but ``INSERT`` on ``audit_log`` may write them (``EMPLOYMENT_AUDIT_DB_URL``, docs/deployment.md)."""
+    if not rows:
+        return
+    with engine.begin() as conn:
+        conn.execute(insert(s.audit_log).inline(), rows)  # inline: no RETURNING of the new id
+
+
 def audit(engine: Engine, user: User | None, action: str, target: str, detail: str | None = None) -> None:
     """Append one line to the audit log (who, when, what view or export)."""
-    with engine.begin() as conn:
-        conn.execute(
-            insert(s.audit_log).values(
-                at=datetime.now(),
-                username=user.username if user else "(anonymous)",
-                role=user.role if user else None,
-                action=action,
-                target=target[:128],
-                detail=detail,
-            )
-        )
+    write_audit(engine, [audit_row(user, action, target, detail)])
 
 
 # --- bureau users -------------------------------------------------------------------------------------------

@@ -16,13 +16,22 @@ from bureau import schema
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def make_engine(url: str, statement_timeout_s: float | None = None, read_only: bool = False) -> Engine:
-    """An engine for ``url``. SQLite gets foreign keys and WAL; PostgreSQL a statement time limit."""
+def make_engine(
+    url: str,
+    statement_timeout_s: float | None = None,
+    read_only: bool = False,
+    busy_timeout_s: float = 30.0,
+    connect_timeout_s: int = 5,
+) -> Engine:
+    """An engine for ``url``. SQLite gets foreign keys and WAL; PostgreSQL a statement time limit.
+
+    ``busy_timeout_s``: how long an SQLite write waits for another writer's lock (a page's own writes use a short
+    one, ``bureau.auditlog``); ``connect_timeout_s``: how long a PostgreSQL connection attempt may take."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -37,7 +46,7 @@ def make_engine(url: str, statement_timeout_s: float | None = None, read_only: b
         options.append(f"-c statement_timeout={int(statement_timeout_s * 1000)}")
     if read_only:
         options.append("-c default_transaction_read_only=on")
-    connect_args: dict[str, Any] = {"connect_timeout": 5}
+    connect_args: dict[str, Any] = {"connect_timeout": connect_timeout_s}
     if options:
         connect_args["options"] = " ".join(options)
     return create_engine(url, connect_args=connect_args, pool_pre_ping=True)

@@ -16,6 +16,7 @@ from i18n import t
 from queries import explore, meta
 from ui import charts_overview as charts
 from ui.common import Ctx, district_choices, download_csv, lang, query, run_page, url_widget
+from ui.downloads import download_button
 
 DEFAULT_MEASURE = "urban_new_employment"
 
@@ -228,13 +229,15 @@ def body(ctx: Ctx) -> None:
     left, right = st.columns(2)
     with left:
         download_csv(table, name, ctx.lang, key="ex_dl_csv")
-    right.download_button(
+    download_button(
         ctx.t("explore_download_xlsx"),
-        data=lambda: to_xlsx(table, about),
+        lambda: to_xlsx(table, about),
         file_name=f"{name}-{datetime.now():%Y%m%d}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="ex_dl_xlsx",
+        export=f"xlsx:{name}",
         icon=":material/table_view:",
+        container=right,
     )
 
 

@@ -17,6 +17,7 @@ from i18n import fmt_date, fmt_pct
 from queries import meta
 from ui.auth import record
 from ui.common import Ctx, query, run_page, url_widget
+from ui.downloads import download_button
 
 FREEZERS = ("leader", "admin")
 
@@ -54,6 +55,10 @@ def freeze_controls(ctx: Ctx, quarter: str, listed: pd.DataFrame) -> None:
         try:
             with st.spinner(label):
                 pack = snap.freeze(snap.writable_engine(), quarter, ctx.user.username)
+        except snap.WriteRefused as exc:  # reachable but read-only: say so, not "cannot be reached"
+            st.error(ctx.t("pack_freeze_refused", reason=str(exc)), icon=":material/lock:")
+            record(ctx.user, "denied", "pack freeze", str(exc))
+            return
         except snap.PackError as exc:
             st.error(ctx.t("pack_freeze_failed", error=str(exc)))
             return
@@ -93,18 +98,16 @@ def preview(ctx: Ctx, pack: snap.Pack) -> None:
 
 def downloads(ctx: Ctx, quarter: str, pack: snap.Pack, lang: str) -> None:
     """PDF and Excel buttons; the files are built from the stored snapshot only when clicked, and audited."""
-    engine, user, sid = ctx.engine, ctx.user, int(pack.snapshot_id or 0)
+    engine, sid = ctx.engine, int(pack.snapshot_id or 0)
     stem = f"pack-{quarter}-{sid}-{lang}"
 
     def pdf_bytes() -> bytes:
-        data = pdf.render(snap.load(engine, sid), lang)
-        record(user, "export", "pack-pdf", f"{quarter} snapshot {sid} {lang}")
-        return data
+        return pdf.render(snap.load(engine, sid), lang)
 
     def xlsx_bytes() -> bytes:
-        data = excel.render(snap.load(engine, sid), lang)
-        record(user, "export", "pack-xlsx", f"{quarter} snapshot {sid} {lang}")
-        return data
+        return excel.render(snap.load(engine, sid), lang)
+
+    about = {"snapshot": sid, "pack_lang": lang}
 
     cols = st.columns(2)
     try:
@@ -114,21 +117,27 @@ def downloads(ctx: Ctx, quarter: str, pack: snap.Pack, lang: str) -> None:
         font_ok = False
         cols[0].error(ctx.t("pack_font_missing", error=str(exc)))
     if font_ok:
-        cols[0].download_button(
+        download_button(
             ctx.t("pack_download_pdf"),
-            data=pdf_bytes,
+            pdf_bytes,
             file_name=f"{stem}.pdf",
             mime="application/pdf",
             key="pack_dl_pdf",
+            export="pack-pdf",
+            filters=about,
             icon=":material/picture_as_pdf:",
+            container=cols[0],
         )
-    cols[1].download_button(
+    download_button(
         ctx.t("pack_download_xlsx"),
-        data=xlsx_bytes,
+        xlsx_bytes,
         file_name=f"{stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="pack_dl_xlsx",
+        export="pack-xlsx",
+        filters=about,
         icon=":material/table_view:",
+        container=cols[1],
     )
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import re
 import time
+from pathlib import Path
 
 import streamlit as st
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
 
-from bureau import auth
+from bureau import auditlog, auth
 from bureau.auth import User
 from bureau.config import settings
 from bureau.db import make_engine
@@ -40,12 +40,23 @@ def mode() -> str:
     return value if value in ("builtin", "oidc", "proxy", "open") else "builtin"
 
 
-def record(user: User | None, action: str, target: str, detail: str | None = None) -> None:
-    """Audit one action; a failing audit write never breaks the page (it is reported in the server log)."""
-    try:
-        auth.audit(writer(), user, action, target, detail)
-    except DBAPIError as exc:  # read-only replica, table missing: keep serving, say so in the log
-        print(f"audit log not written: {type(exc).__name__}")
+@st.cache_resource(show_spinner=False)
+def _audit_log(url: str, spool: str) -> auditlog.AuditLog:
+    log = auditlog.AuditLog(url, Path(spool))
+    log.start_background()  # sends what an earlier run left in the spool
+    return log
+
+
+def audit_log() -> auditlog.AuditLog:
+    """The process's audit writer for the configured audit database (``EMPLOYMENT_AUDIT_DB_URL``)."""
+    url = auditlog.audit_url(settings().db_url)
+    return _audit_log(url, str(auditlog.spool_path(url)))
+
+
+def record(user: User | None, action: str, target: str, detail: str | None = None) -> bool:
+    """Audit one action without holding up the page: written within half a second or kept in the spool and
+    written later (bureau.auditlog); never lost silently. True when it is already in the database."""
+    return audit_log().record(auth.audit_row(user, action, target, detail))
 
 
 def _lookup(username: str) -> User | None:

@@ -22,8 +22,9 @@ from bureau.spreadsheet import csv_bytes
 from i18n import catalogue, fmt_date, fmt_month, t
 from privacy import linked, needs_plan, protect
 from queries import meta
-from ui.auth import current_user, record
+from ui.auth import audit_log, current_user, record
 from ui.auth import sidebar as auth_sidebar
+from ui.downloads import download_button
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,8 @@ def frame(title_key: str, caption_key: str | None = None) -> Ctx | None:
     if st.session_state.get("_audited_page") != title_key:
         st.session_state["_audited_page"] = title_key
         record(user, "view", title_key)
+    if audit_log().blocked():  # an import holds the write lock: the page reads on, its audit line waits
+        st.info(t("data_loading", language), icon=":material/hourglass_top:")
     st.caption(_freshness(status, language))
     return Ctx(language, engine(), status, user)
 
@@ -246,13 +249,15 @@ def run_page(body: Callable[[Ctx], None], title_key: str, caption_key: str | Non
 
 
 def download_csv(df: pd.DataFrame, name: str, lang: str, key: str) -> None:
-    """A CSV download (UTF-8 with BOM so Chinese Excel opens it correctly), built only when clicked."""
-    st.download_button(
+    """A CSV download (UTF-8 with BOM so Chinese Excel opens it correctly), built only when clicked; audited
+    with the view's filters (ui.downloads)."""
+    download_button(
         t("download_csv", lang),
-        data=lambda: csv_bytes(df),  # cells that could run as formulas are neutralised
+        lambda: csv_bytes(df),  # cells that could run as formulas are neutralised
         file_name=f"{name}-{datetime.now():%Y%m%d}.csv",
         mime="text/csv",
         key=key,
+        export=f"csv:{name}",
         icon=":material/download:",
     )
 

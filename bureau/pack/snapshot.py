@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import DBAPIError
 
 from bureau import schema as s
 from bureau.config import settings
@@ -43,6 +44,27 @@ _QUARTER = re.compile(r"^\s*(\d{4})\s*[-_ ]?\s*[Qq]([1-4])\s*$")
 
 class PackError(ValueError):
     """A pack that cannot be built or found (bad quarter, no data, unknown snapshot)."""
+
+
+class WriteRefused(PackError):
+    """The database refused to store a snapshot for lack of rights (a read-only connection or role): it is
+    reachable, and retrying will not help; the message says so instead of "cannot be reached" (issue #18)."""
+
+
+# SQLSTATEs of a refused write: read_only_sql_transaction, insufficient_privilege
+_REFUSED = {"25006": "permission denied: read-only connection", "42501": "permission denied"}
+
+
+def refusal(exc: DBAPIError) -> str | None:
+    """Why the database refused a write for lack of rights, or None when it failed some other way."""
+    orig = exc.orig
+    reason = _REFUSED.get(str(getattr(orig, "sqlstate", "") or ""))
+    if reason is None and "readonly database" in str(orig).lower():  # SQLite: a read-only file
+        reason = _REFUSED["25006"]
+    if reason is None:
+        return None
+    first = (str(orig).strip().splitlines() or [""])[0]
+    return f"{reason} ({first})"[:300]
 
 
 def parse_quarter(text: str) -> tuple[int, int]:
@@ -442,8 +464,14 @@ def freeze(engine: Engine, quarter: str, user: str, note: str | None = None) -> 
         note=note,
     )
     t = s.pack_snapshot
-    with engine.begin() as conn:
-        new_id = conn.execute(insert(t).values(**values).returning(t.c.snapshot_id)).scalar_one()
+    try:
+        with engine.begin() as conn:
+            new_id = conn.execute(insert(t).values(**values).returning(t.c.snapshot_id)).scalar_one()
+    except DBAPIError as exc:
+        reason = refusal(exc)
+        if reason is None:
+            raise
+        raise WriteRefused(reason) from exc
     return Pack(
         snapshot_id=int(new_id), content=content, **{k: v for k, v in values.items() if k != "content_json"}
     )
