@@ -237,7 +237,7 @@ def test_the_spool_keeps_lines_across_a_restart_and_in_order(tmp_path: Path, wri
     second = time.perf_counter() - started
     assert first < 1.5 and second < 0.2  # once lines wait, the next goes straight to the spool
     assert log.status().pending == 2 and log.blocked()
-    files = list((tmp_path / "spool").glob("a.jsonl*"))  # the spool, or the batch the background writer claimed
+    files = list((tmp_path / "spool").glob("a.jsonl*"))  # the spool, or the batch being sent
     assert files and all(f.stat().st_mode & 0o777 == 0o600 for f in files)
     lock.execute("COMMIT")
     restarted = auditlog.AuditLog(url, tmp_path / "spool" / "a.jsonl")
