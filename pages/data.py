@@ -17,8 +17,9 @@ from bureau.importing.templates import BY_NAME, ENTITIES, write_template
 from i18n import fmt_date
 from privacy import PERSON_LEVEL_TABLES
 from queries import meta
-from ui.auth import current_user, record
+from ui.auth import audit_log, current_user, record
 from ui.common import Ctx, download_csv, engine, headed, lang, query, run_page
+from ui.downloads import download_button
 from ui.forecast_refresh import section as forecast_refresh
 
 UPLOAD_TYPES = ["csv", "txt", "xlsx", "xlsm", "geojson", "json", "zip"]
@@ -147,14 +148,40 @@ def _upload(ctx: Ctx) -> None:
             key="import_template",
         )
         st.caption(BY_NAME[name].zh_help if ctx.lang == "zh" else BY_NAME[name].en_help)
-        st.download_button(
+        download_button(
             ctx.t("import_template_download"),
-            data=lambda: write_template(BY_NAME[name], "xlsx", ctx.lang),
+            lambda: write_template(BY_NAME[name], "xlsx", ctx.lang),
             file_name=f"{name}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key="import_template_dl",
+            export=f"template:{name}",
             icon=":material/download:",
         )
+
+
+def _audit_status(ctx: Ctx) -> None:
+    """How many audit lines wait in the spool or could not be kept (bureau.auditlog), for the administrator."""
+    log = audit_log()
+    status = log.status()
+    st.metric(ctx.t("audit_pending_metric"), status.pending)
+    if status.pending:
+        st.warning(
+            ctx.t(
+                "audit_pending",
+                n=status.pending,
+                when=status.last_error_at or "—",
+                error=status.last_error or "—",
+            ),
+            icon=":material/pending:",
+        )
+    else:
+        st.caption(ctx.t("audit_all_written"))
+    if status.unreadable:
+        st.error(
+            ctx.t("audit_unreadable", n=status.unreadable, path=str(log.failed_file)), icon=":material/error:"
+        )
+    if status.lost_in_process:
+        st.error(ctx.t("audit_lost", n=status.lost_in_process), icon=":material/error:")
 
 
 def body(ctx: Ctx) -> None:
@@ -183,6 +210,7 @@ def body(ctx: Ctx) -> None:
         _upload(ctx)
         forecast_refresh(ctx)
         st.subheader(ctx.t("data_audit"))
+        _audit_status(ctx)
         st.dataframe(
             headed(meta.audit_entries(ctx.engine), ctx.lang),
             hide_index=True,
