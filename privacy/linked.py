@@ -14,16 +14,19 @@ figure only when every point it is a difference of is published:
 
 1. **Blocks** (time). A flow's points are published only at the ends of blocks of months that add up to at
    least k persons (or add nobody), so any two published points of one area differ by 0 or ≥ k persons
-   (:func:`privacy.suppress.block_ends`). A stock's point is hidden when it is 1 … k−1 persons.
+   (:func:`privacy.suppress.block_ends`). A stock's point is hidden when it is 1 … k−1 persons. A *running*
+   series (a loan stock: a level kept over all years, whose ``persons`` are the loans moving it each month)
+   is blocked like a flow over all its months at once, so its blocks do not restart in January.
 2. **Lines** (areas and groups). At every point in time, the areas of a parent add up to the parent, and the
    groups of a series family add up to their parent series (urban new employment = its five groups;
-   re-employment = the registered-unemployed and difficulty groups). A line (a parent and its parts) never
+   re-employment = the registered-unemployed and difficulty groups; subsidy spending = its categories). A line (a parent and its parts) never
    has exactly one hidden point: the smallest other non-zero member is hidden too, until every line has 0 or
    ≥ 2 hidden points. Hiding a point only merges two blocks of its area, so step 1 still holds.
 
 Published points are the same in every view, so whatever one view hides no other view shows: the linked
 tables of a hypercube method (τ-ARGUS's GHMITER uses the same "no line with a single suppression" rule).
-``tests/test_privacy_audit.py`` checks the result with exact linear algebra over all views.
+``tests/test_privacy_audit.py`` checks the result with exact linear algebra over all views
+(``tests/test_privacy_audit_money.py`` for money paid to persons).
 """
 
 from __future__ import annotations

@@ -70,9 +70,12 @@ def _loan_stocks() -> Any:
 
 
 def _moves(stocks: pd.DataFrame) -> pd.DataFrame:
-    """The loans moving each stock per area and month, from its running loan counts: the book, the loans
-    fallen due and the loans settled only grow (moves = the change); the balance grows by a loan issued and
-    shrinks by one repaid, so its moves = issued + repaid = 2 × Δbook − Δbalance."""
+    """The loans moving each stock per area and month, from its running loan counts. The loans fallen due and
+    the loans settled only grow: their moves are the change. The balance grows by a loan issued and shrinks
+    by one repaid, and the loans issued are shown on their own (Explore, the loan target), so it is decided as
+    two series, ``loan_balance`` groups ``issued`` (Δbook) and ``repaid`` (Δbook − Δbalance): a balance is
+    published where both are, so two published balances differ by 0 or ≥ k loans issued *and* 0 or ≥ k
+    repaid, and the loans issued between them, known, give no small repayment back."""
     cols = ["indicator_code", "group_code", "area_code", "year", "month", "persons", "kind"]
     if stocks.empty:
         return pd.DataFrame(columns=cols)
@@ -81,9 +84,25 @@ def _moves(stocks: pd.DataFrame) -> pd.DataFrame:
     )
     wide = wide.reindex(columns=list(RUNNING)).fillna(0.0).sort_index()
     change = wide.groupby(level="area_code").diff().fillna(wide)
-    change["loan_balance"] = 2 * change["loan_book"] - change["loan_balance"]
-    long = change.abs().stack().rename("persons").reset_index()
-    return long.assign(group_code="all", kind="running")[cols]
+    series = {
+        ("loan_balance", "issued"): change["loan_book"],
+        ("loan_balance", "repaid"): change["loan_book"] - change["loan_balance"],
+        ("loan_due", "all"): change["loan_due"],
+        ("loan_recovered", "all"): change["loan_recovered"],
+    }
+    parts = [
+        moved.abs().rename("persons").reset_index().assign(indicator_code=code, group_code=group)
+        for (code, group), moved in series.items()
+    ]
+    return pd.concat(parts, ignore_index=True).assign(kind="running")[cols]
+
+
+#: The series a loan stock's figure rests on (:func:`_moves`): (indicator, group) of the cube.
+LOAN_SERIES: dict[str, tuple[tuple[str, str], ...]] = {
+    "loan_balance": (("loan_balance", "issued"), ("loan_balance", "repaid")),
+    "loan_due": (("loan_due", "all"),),
+    "loan_recovered": (("loan_recovered", "all"),),
+}
 
 
 def payees(when: Any = None) -> Any:

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, Float, and_, case, cast, distinct, func, literal,
 
 from bureau import schema as s
 from queries import frame, non_person, reference_data, sensitive
-from queries.disclosure import SPENDING, month_points, payees
+from queries.disclosure import LOAN_SERIES, SPENDING, month_points, payees
 from queries.disclosure import SUBSIDY_CATEGORIES as SUBSIDY_CATEGORIES
 
 FUND_CODES: tuple[str, ...] = (
@@ -347,7 +347,12 @@ def fund_indicators(engine: Engine, year: int, month: int = 12) -> pd.DataFrame:
     }
     for col, series in linked.items():
         out[f"_points_{col}"] = [
-            tuple(p for ind, y, m0, m in series for p in month_points(ind, "all", a, y, m0, m) or ())
+            tuple(
+                p
+                for ind, y, m0, m in series
+                for code, group in LOAN_SERIES.get(ind, ((ind, "all"),))
+                for p in month_points(code, group, a, y, m0, m) or ()
+            )
             for a in out["area_code"]
         ]
     return out

@@ -80,38 +80,6 @@ def payees(engine: Engine) -> pd.DataFrame:
     )
 
 
-def loan_moves(engine: Engine) -> pd.DataFrame:
-    """Loans moving each stock per district and month (YEAR − 1 and YEAR), read from the loans themselves:
-    issued or repaid (the balance), fallen due (loan_due), settled at the later of due and repaid
-    (loan_recovered)."""
-    ln = s.startup_loan
-    with engine.connect() as conn:
-        loans = frame(conn, select(ln.c.district_code, ln.c.issued_on, ln.c.due_on, ln.c.repaid_on))
-    issued, due, repaid = (pd.to_datetime(loans[c]) for c in ("issued_on", "due_on", "repaid_on"))
-    settled = due.where(due >= repaid, repaid).where(repaid.notna())
-    parts = []
-    for stock, days in (
-        ("loan_balance", [issued, repaid]),
-        ("loan_due", [due]),
-        ("loan_recovered", [settled]),
-    ):
-        for d in days:
-            ok = d.notna()
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "district_code": loans.loc[ok, "district_code"].astype(str),
-                        "year": d[ok].dt.year,
-                        "month": d[ok].dt.month,
-                        "stock": stock,
-                    }
-                )
-            )
-    moves = pd.concat(parts)
-    moves = moves[moves["year"] >= YEAR - 1]
-    return moves.groupby(["district_code", "stock", "year", "month"]).size().rename("persons").reset_index()
-
-
 def last_month(engine: Engine) -> int:
     a = s.agg_monthly
     with engine.connect() as conn:
@@ -238,17 +206,16 @@ def test_no_hidden_subsidy_cell_is_recovered(spending: Figures) -> None:
 
 # --- loan stocks -------------------------------------------------------------------------------------------
 
-STOCKS = ("loan_balance", "loan_due", "loan_recovered")
-#: fund indicator → the stocks a shown value gives back
+#: The unknowns' groups: amounts issued, repaid (entered negated, so that a balance is a plain sum), fallen due,
+#: settled (recovered), per district and month.
+MOVES = ("issued", "repaid", "due", "settled")
+#: stock → the moves adding up to it
+STOCK = {"loan_balance": {"issued", "repaid"}, "loan_due": {"due"}, "loan_recovered": {"settled"}}
+#: fund indicator → the stocks a shown value gives back, and the count it rests on (the rates: their stocks')
 GIVES = {
-    "loan_balance_yuan": ("loan_balance",),
-    "loan_overdue_rate_pct": ("loan_due", "loan_recovered", "loan_balance"),
-    "loan_recovery_rate_pct": ("loan_due", "loan_recovered"),
-}
-COUNT = {
-    "loan_balance_yuan": "n_loans_outstanding",
-    "loan_overdue_rate_pct": None,
-    "loan_recovery_rate_pct": None,
+    "loan_balance_yuan": (("loan_balance",), "n_loans_outstanding"),
+    "loan_overdue_rate_pct": (("loan_due", "loan_recovered", "loan_balance"), None),
+    "loan_recovery_rate_pct": (("loan_due", "loan_recovered"), None),
 }
 
 
@@ -272,41 +239,106 @@ def _index(year: int, month: int) -> int:
     return 1 + (year - (YEAR - 1)) * 12 + month
 
 
+def loan_moves(engine: Engine) -> pd.DataFrame:
+    """Loans per move (:data:`MOVES`), district and month (YEAR − 1 and YEAR), read from the loans themselves:
+    settled = repaid, at the later of its due and repaid dates (as ``bureau refresh`` counts it)."""
+    ln = s.startup_loan
+    with engine.connect() as conn:
+        loans = frame(conn, select(ln.c.district_code, ln.c.issued_on, ln.c.due_on, ln.c.repaid_on))
+    issued, due, repaid = (pd.to_datetime(loans[c]) for c in ("issued_on", "due_on", "repaid_on"))
+    settled = due.where(due >= repaid, repaid).where(repaid.notna())
+    parts = []
+    for move, days in (("issued", issued), ("repaid", repaid), ("due", due), ("settled", settled)):
+        ok = days.notna()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "district_code": loans.loc[ok, "district_code"].astype(str),
+                    "year": days[ok].dt.year,
+                    "month": days[ok].dt.month,
+                    "move": move,
+                }
+            )
+        )
+    moves = pd.concat(parts)
+    moves = moves[moves["year"] >= YEAR - 1]
+    return moves.groupby(["district_code", "move", "year", "month"]).size().rename("persons").reset_index()
+
+
 @pytest.fixture(scope="module")
 def loans(leader: Leader) -> Figures:
     n = last_month(leader.engine)
     last = _index(YEAR, n)
     geo = LoanGeography(**vars(money_geography(leader.engine, last)))
     figs = Figures(geo)
-    for year, months in ((YEAR - 1, 12), (YEAR, n)):
+    ends = ((YEAR - 1, 12), (YEAR, n))
+    for year, months in ends:
         for m in range(1, months + 1):
             raw, out = see(leader, funds.fund_indicators, year, m)
-            for col, stocks in GIVES.items():
-                persons = raw[COUNT[col]] if COUNT[col] else None
+            view = f"funds.fund_indicators({year}-{m:02d})"
+            for col, (stocks, count) in GIVES.items():
+                persons = raw[count] if count else None
                 for stock in stocks:
-                    figs.take(
-                        f"funds.fund_indicators({year}-{m:02d}) {col}",
-                        out[col],
-                        persons,
-                        raw["area_code"],
-                        {stock},
-                        1,
-                        _index(year, m),
+                    cell_of = (raw["area_code"], STOCK[stock], 1, _index(year, m))
+                    figs.take(f"{view} {col}", out[col], persons, *cell_of)
+            # loans issued January … m against the target (shown): the year's issued amounts so far
+            ytd = (raw["area_code"], {"issued"}, _index(year, 1), _index(year, m))
+            figs.take(f"{view} loans issued vs target", out["loans_issued_vs_target_pct"], None, *ytd)
+        # Explore's loans issued by district × period and for the city, every grain
+        for grain in ("month", "quarter", "year"):
+            for rows in ("area", "period"):
+                columns = "period" if rows == "area" else None
+                raw, out = see(
+                    leader, explore.explore, "startup_loans_issued", rows, columns, grain, (year, year)
+                )
+                areas = raw["area"].astype(str) if rows == "area" else geo.city
+                label = raw["period"].astype(str)
+                first = label.map(
+                    lambda p: 1 if len(p) == 4 else 3 * int(p[-1]) - 2 if "Q" in p else int(p[5:])
+                )
+                last_m = label.map(
+                    lambda p, n_m=months: (
+                        n_m if len(p) == 4 else min(3 * int(p[-1]), n_m) if "Q" in p else int(p[5:])
                     )
+                )
+                view = f"explore(startup_loans_issued, {rows}, {grain}, {year})"
+                figs.take(
+                    view,
+                    out["value"],
+                    raw["persons"],
+                    areas,
+                    {"issued"},
+                    first + _index(year, 0),
+                    last_m + _index(year, 0),
+                )
     moves = loan_moves(leader.engine)
     moves = moves[(moves["year"] < YEAR) | ((moves["year"] == YEAR) & (moves["month"] <= n))]
     for r in moves[(moves["persons"] > 0) & (moves["persons"] < K)].itertuples(index=False):
         i = _index(int(r.year), int(r.month))
-        c = geo.cell(str(r.district_code), {str(r.stock)}, i, i)
-        figs.hidden.setdefault(c, f"{geo.describe(c)} ({r.persons:g} loans move {r.stock})")
+        c = geo.cell(str(r.district_code), {str(r.move)}, i, i)
+        figs.hidden.setdefault(c, f"{geo.describe(c)} ({r.persons:g} loans {r.move})")
+    both = (
+        moves[moves["move"].isin(["issued", "repaid"])]
+        .groupby(["district_code", "year", "month"])["persons"]
+        .sum()
+    )
+    for (d, y, m), p in both[(both > 0) & (both < K)].items():
+        i = _index(int(y), int(m))
+        c = geo.cell(str(d), STOCK["loan_balance"], i, i)
+        figs.hidden.setdefault(c, f"{geo.describe(c)} ({p:g} loans move the balance)")
     return figs
+
+
+def test_the_loan_audit_sees_every_loan_view(loans: Figures) -> None:
+    views = {v.split("(")[0] for shown_in in loans.published.values() for v in shown_in}
+    assert {"explore", "funds.fund_indicators"} <= views
+    assert len(loans.hidden) > 20
 
 
 def test_no_hidden_loan_move_is_recovered(loans: Figures) -> None:
     geo = loans.geo
-    assert loans.published and loans.hidden
     found, checked = audit(
-        loans.published, loans.hidden, {d: d for d in geo.districts}, {s: s for s in STOCKS}, geo.months
+        loans.published, loans.hidden, {d: d for d in geo.districts}, {m: m for m in MOVES}, geo.months
     )
     assert checked > 0
     assert not found, f"{len(found)} of {checked} hidden cells recovered:\n" + report(loans, found)
