@@ -106,6 +106,13 @@ def test_an_old_hash_is_upgraded_at_the_next_successful_login(demo_url: str) -> 
 # --- lockout -------------------------------------------------------------------------------------------------------
 
 
+@pytest.fixture()
+def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lockout tests hash dozens of passwords: a low scrypt cost keeps them fast (the cost has its own test)."""
+    monkeypatch.setattr(auth, "SCRYPT", {"n": 2**10, "r": 8, "p": 1})
+    monkeypatch.setattr(auth, "_DUMMY", [])
+
+
 def test_lock_length_doubles_to_a_cap() -> None:
     assert auth.lock_length(auth.USER_LIMIT - 1, auth.USER_LIMIT) == timedelta(0)
     assert auth.lock_length(auth.USER_LIMIT, auth.USER_LIMIT) == auth.FIRST_LOCK
@@ -146,17 +153,17 @@ def _lockout_cycle(url: str) -> None:
     assert auth.login(engine, other, PASSWORD, "192.0.2.100", now=t0 + timedelta(seconds=5)).user is not None
 
 
-def test_lockout_counts_in_the_database_sqlite(demo_url: str) -> None:
+def test_lockout_counts_in_the_database_sqlite(demo_url: str, cheap_scrypt: None) -> None:
     _lockout_cycle(demo_url)
 
 
-def test_lockout_counts_in_the_database_postgresql(pg_url: str) -> None:
+def test_lockout_counts_in_the_database_postgresql(pg_url: str, cheap_scrypt: None) -> None:
     upgrade(make_engine(pg_url))  # the migrations, 0004 with login_failure included
     _lockout_cycle(pg_url)
 
 
 def test_wrong_passwords_lock_the_login_page_with_an_audit_entry_each(
-    monkeypatch: pytest.MonkeyPatch, demo_url: str
+    monkeypatch: pytest.MonkeyPatch, demo_url: str, cheap_scrypt: None
 ) -> None:
     monkeypatch.setattr("ui.auth.time.sleep", lambda _s: None)
     name = _user(demo_url)
