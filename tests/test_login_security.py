@@ -234,6 +234,20 @@ def test_a_role_or_district_change_applies_at_the_next_rerun(
     assert any("has no role" in e.value for e in at.error) and len(at.dataframe) == 0
 
 
+def test_a_disabled_sso_user_is_refused_at_the_next_rerun(
+    monkeypatch: pytest.MonkeyPatch, demo_url: str
+) -> None:
+    email = f"{uuid.uuid4().hex[:6]}@bureau.example"
+    auth.add_user(make_engine(demo_url), email, "leader")
+    at = _app(monkeypatch, demo_url, "oidc")
+    at.user = {"is_logged_in": True, "email": email, "email_verified": True}
+    at.run()
+    assert len(at.metric) >= 3
+    auth.set_disabled(make_engine(demo_url), email, True)
+    at.run()
+    assert not at.exception and len(at.metric) == 0
+
+
 # --- OIDC: the e-mail address must be verified --------------------------------------------------------------------
 
 
