@@ -162,6 +162,53 @@ def test_lockout_counts_in_the_database_postgresql(pg_url: str, cheap_scrypt: No
     _lockout_cycle(pg_url)
 
 
+LOGIN_GRANTS = [  # docs/deployment.md: the role of EMPLOYMENT_LOGIN_DB_URL
+    "GRANT CONNECT ON DATABASE {db} TO {role}",
+    "GRANT USAGE ON SCHEMA public TO {role}",
+    "GRANT SELECT, UPDATE (password_hash) ON app_user TO {role}",
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON login_failure TO {role}",
+]
+
+
+def test_the_documented_login_role_suffices_on_postgresql(pg_url: str, cheap_scrypt: None) -> None:
+    """Lockout, login and hash upgrade through a role with only the documented grants (no other table)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import ProgrammingError
+
+    admin = make_engine(pg_url)
+    upgrade(admin)
+    role = f"login_{uuid.uuid4().hex[:8]}"  # generated here, never user input
+    db = pg_url.rsplit("/", 1)[1]
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN"))
+        for grant in LOGIN_GRANTS:
+            conn.execute(text(grant.format(db=db, role=role)))
+    name = _user(pg_url, password=None)
+    u = schema.app_user
+    with admin.begin() as conn:
+        conn.execute(update(u).where(u.c.username == name).values(password_hash=_old_hash(PASSWORD)))
+    login = make_engine(pg_url.replace("postgres@", f"{role}@", 1))
+    try:
+        for _ in range(auth.USER_LIMIT):
+            result = auth.login(login, name, "wrong", "192.0.2.1")
+        assert result.user is None and result.locked_until is not None
+        with admin.begin() as conn:
+            conn.execute(update(schema.login_failure).values(locked_until=None))
+        assert auth.login(login, name, PASSWORD, "192.0.2.1").user is not None
+        assert auth.current(login, name) is not None
+        with admin.connect() as conn:
+            stored = conn.execute(select(u.c.password_hash).where(u.c.username == name)).scalar_one()
+        assert stored.startswith(f"scrypt${auth.SCRYPT['n']}$")  # upgraded through the login role
+        with pytest.raises(ProgrammingError), login.connect() as conn:  # and nothing more
+            conn.execute(select(schema.audit_log.c.audit_id))
+    finally:
+        login.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP OWNED BY {role}"))
+            conn.execute(text(f"DROP ROLE {role}"))
+        admin.dispose()
+
+
 def test_wrong_passwords_lock_the_login_page_with_an_audit_entry_each(
     monkeypatch: pytest.MonkeyPatch, demo_url: str, cheap_scrypt: None
 ) -> None:

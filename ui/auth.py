@@ -34,6 +34,13 @@ def writer() -> Engine:
     return _writer(os.environ.get("EMPLOYMENT_AUDIT_DB_URL") or settings().db_url)
 
 
+def login_store() -> Engine:
+    """Where the login reads users and keeps its failure counters: ``EMPLOYMENT_LOGIN_DB_URL`` (a role with only
+    the login's rights, docs/deployment.md), else the audit connection, else the database URL."""
+    url = os.environ.get("EMPLOYMENT_LOGIN_DB_URL") or os.environ.get("EMPLOYMENT_AUDIT_DB_URL")
+    return _writer(url or settings().db_url)
+
+
 def mode() -> str:
     """The configured login mode."""
     value = os.environ.get("EMPLOYMENT_AUTH", "builtin").lower()
@@ -60,7 +67,7 @@ def record(user: User | None, action: str, target: str, detail: str | None = Non
 
 
 def _lookup(username: str) -> User | None:
-    found = auth.lookup(writer(), username)
+    found = auth.lookup(login_store(), username)
     return found[0] if found else None
 
 
@@ -135,7 +142,7 @@ def _client_address() -> str | None:
 def _still_valid(found: User, lang: str) -> User | None:
     """The session's user as the user table says now: disabled or removed ends the session, a role or district
     change applies at once (one primary-key read per rerun)."""
-    fresh = auth.current(writer(), found.username)
+    fresh = auth.current(login_store(), found.username)
     if fresh is None:
         st.session_state.pop(SESSION_KEY, None)
         record(found, "denied", "account disabled")
@@ -160,7 +167,7 @@ def _builtin_user(lang: str) -> User | None:
     if submitted:
         name = username.strip()[:128]
         address = _client_address()
-        result = auth.login(writer(), name, password, address)
+        result = auth.login(login_store(), name, password, address)
         if result.user is None:
             until = result.locked_until
             detail = f"address {address or '(unknown)'}" + (
