@@ -52,6 +52,8 @@ def safe_cells(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for i in range(out.shape[1]):
         col = out.iloc[:, i]
+        if isinstance(col.dtype, pd.CategoricalDtype):  # labels as categories: the text is in them
+            col = col.astype(object)
         if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
             out.isetitem(i, col.map(_safe, na_action="ignore"))
     out.columns = _safe_labels(out.columns)

@@ -74,6 +74,8 @@ def test_safe_cells_quotes_text_that_would_run_and_leaves_numbers() -> None:
     assert out["count"].dtype == "Int64" and out["count"].iloc[0] == -1
     assert safe_cells(out).equals(out)  # applying it twice changes nothing
     assert frame.iloc[0, 0] == HYPERLINK  # the input is not modified
+    labels = safe_cells(pd.DataFrame({"area": pd.Categorical([HYPERLINK, "ok"]), "n": [1, 2]}))
+    assert labels["area"].tolist() == ["'" + HYPERLINK, "ok"]
 
     frame.iloc[8, 0] = "text\r=1+1"  # a CR inside a cell: quoted, or Excel starts a row with =1+1 there
     text = csv_bytes(frame).decode("utf-8-sig")
