@@ -277,12 +277,13 @@ def test_page_lists_snapshots_and_freezes(packed: dict, monkeypatch: pytest.Monk
     assert "tester" in set(listed[t("pack_col_created_by", "en")])
     labels = [d.proto.label for d in at.get("download_button")]
     assert labels == [t("pack_download_pdf", "en"), t("pack_download_xlsx", "en")]
-    cards = {m.label: int(m.value) for m in at.metric if m.label in ("Red", "Yellow", "Green")}
+    words = ("Behind", "Slightly behind", "On pace")  # the pages' words, not red/yellow/green cards
+    cards = {m.label: int(m.value) for m in at.metric if m.label in words}
     stored = snapshot.load(make_engine(packed["url"]), 1).table("district_cards")["card"].value_counts()
     assert cards == {
-        "Red": stored.get("red", 0),
-        "Yellow": stored.get("yellow", 0),
-        "Green": stored.get("green", 0),
+        "Behind": stored.get("red", 0),
+        "Slightly behind": stored.get("yellow", 0),
+        "On pace": stored.get("green", 0),
     }
     # a quarter never frozen: a leader freezes it from the page
     at = open_page(monkeypatch, packed["url"], {"quarter": "2026Q2"})
