@@ -359,6 +359,8 @@ def scores_section(ctx: Ctx, f: dict[str, Any], sc: pd.DataFrame, has_prev: bool
 def indicators_section(ctx: Ctx, f: dict[str, Any], ind: pd.DataFrame, scheme: Scheme) -> None:
     with st.expander(ctx.t("funds_indicators_title", month=fmt_month(f["year"], f["month"], ctx.lang))):
         st.caption(ctx.t("funds_indicators_help"))
+        # the indicators only: the n_* columns are the counts suppression reads, not figures to show
+        ind = ind[["area_code", *funds.INDICATOR_COLUMNS]]
         shown = ind.assign(area_code=ind["area_code"].map(f["d_names"]).fillna(ind["area_code"]))
         shown = shown.rename(columns={"area_code": ctx.t("funds_col_district")})
         shown = shown.rename(columns={c: f["ind_names"].get(c, c) for c in funds.INDICATOR_COLUMNS})

@@ -33,7 +33,7 @@ from sqlalchemy import Engine, func, select
 from bureau import schema as s
 from bureau.disclosure import plan_for
 from privacy import protect
-from queries import explore, frame, funds, overview
+from queries import checks, explore, frame, funds, overview
 from tests.test_privacy_audit import Figures, Geography, Leader, audit, report
 from tests.test_privacy_paths import YEAR, K
 
@@ -174,6 +174,13 @@ def spending(leader: Leader) -> Figures:
                 1,
                 m,
             )
+    # the Targets page's data checks of the series (a district's month, and the months flagged as outliers)
+    for fn in (checks.monthly_series, checks.outlier_months):
+        raw, out = see(leader, fn, SPEND)
+        this = (raw["year"] == YEAR).to_numpy()
+        raw, out = raw[this], out[this]
+        month = raw["month"].astype(int)
+        figs.take(f"checks.{fn.__name__}", out["value"], raw["persons"], raw["area_code"], CATS, month, month)
     # every small month: a district's or the city's, a category or all of them
     cells = payees(engine)
     for r in cells[(cells["persons"] > 0) & (cells["persons"] < K)].itertuples(index=False):
@@ -191,6 +198,7 @@ def test_the_spending_audit_sees_every_money_view(spending: Figures) -> None:
         "funds.subsidies_by_category",
         "funds.fund_indicators",
         "overview.spending_progress",
+        "checks.monthly_series",
     } <= views
     assert len(spending.hidden) > 20
 
@@ -311,6 +319,12 @@ def loans(leader: Leader) -> Figures:
                     first + _index(year, 0),
                     last_m + _index(year, 0),
                 )
+    for fn in (checks.monthly_series, checks.outlier_months):
+        raw, out = see(leader, fn, "startup_loans_issued")
+        these = (raw["year"] >= YEAR - 1).to_numpy() & ((raw["year"] < YEAR) | (raw["month"] <= n)).to_numpy()
+        raw, out = raw[these], out[these]
+        i = pd.Series([_index(int(y), int(m)) for y, m in zip(raw["year"], raw["month"], strict=True)])
+        figs.take(f"checks.{fn.__name__}", out["value"], raw["persons"], raw["area_code"], {"issued"}, i, i)
     moves = loan_moves(leader.engine)
     moves = moves[(moves["year"] < YEAR) | ((moves["year"] == YEAR) & (moves["month"] <= n))]
     for r in moves[(moves["persons"] > 0) & (moves["persons"] < K)].itertuples(index=False):
@@ -331,6 +345,7 @@ def loans(leader: Leader) -> Figures:
 
 def test_the_loan_audit_sees_every_loan_view(loans: Figures) -> None:
     views = {v.split("(")[0] for shown_in in loans.published.values() for v in shown_in}
+    # (the data checks are modelled too, but every district month of loans issued is small on the tiny demo)
     assert {"explore", "funds.fund_indicators"} <= views
     assert len(loans.hidden) > 20
 

@@ -193,3 +193,17 @@ def test_the_money_queries_are_the_same_on_every_database(both_demo_urls: str, d
             got[name].reset_index(drop=True), want[name].reset_index(drop=True), check_dtype=False, obj=name
         )
     assert want["categories"]["amount_yuan"].isna().any() and want["categories"]["amount_yuan"].notna().any()
+
+
+def test_the_funds_page_shows_no_count_behind_a_figure(
+    demo_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The indicator table showed the counts suppression reads (persons placed, payees, loans, registered
+    unemployed to the month), unprotected: two months of them give a hidden month's count back."""
+    from tests.test_funds_page import open_page
+
+    at = open_page(monkeypatch, demo_url, {"year": str(YEAR), "month": "9"})
+    tables = [d.value for d in at.dataframe if "Spending progress" in d.value.columns]
+    assert tables, "the indicator table is on the page"
+    counts = sorted({*funds.PERSON_COUNTS.values(), "suppressed"} & set(tables[0].columns))
+    assert not counts, f"count columns shown: {counts}"
