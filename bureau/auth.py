@@ -388,7 +388,7 @@ def audit(engine: Engine, user: User | None, action: str, target: str, detail: s
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``bureau users``."""
-    parser.add_argument("action", choices=["add", "passwd", "disable", "enable", "list"])
+    parser.add_argument("action", choices=["add", "passwd", "disable", "enable", "unlock", "list"])
     parser.add_argument("username", nargs="?")
     parser.add_argument("--role", choices=ROLES)
     parser.add_argument("--district", help="a planner's district code")
@@ -435,6 +435,8 @@ def run_cli(args: argparse.Namespace, engine: Engine) -> int:
             if password is not None and len(password) < 10:
                 raise ValueError("use at least 10 characters")
             add_user(engine, args.username, args.role, password, args.district, args.name)
+        elif args.action == "unlock":  # a name locked by someone else's guesses (the address locks stay)
+            clear_failures(engine, args.username)
         elif args.action == "passwd":
             if not set_password(engine, args.username, _password(args)):
                 raise ValueError(f"no user {args.username!r}")

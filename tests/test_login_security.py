@@ -209,6 +209,18 @@ def test_the_documented_login_role_suffices_on_postgresql(pg_url: str, cheap_scr
         admin.dispose()
 
 
+def test_an_administrator_unlocks_a_name(demo_url: str, cheap_scrypt: None) -> None:
+    from bureau.cli import main
+
+    engine = make_engine(demo_url)
+    name = _user(demo_url)
+    for _ in range(auth.USER_LIMIT):
+        auth.login(engine, name, "wrong")
+    assert auth.login(engine, name, PASSWORD).locked_until is not None
+    assert main(["users", "unlock", name, "--url", demo_url]) == 0
+    assert auth.login(engine, name, PASSWORD).user is not None
+
+
 def test_wrong_passwords_lock_the_login_page_with_an_audit_entry_each(
     monkeypatch: pytest.MonkeyPatch, demo_url: str, cheap_scrypt: None
 ) -> None:
