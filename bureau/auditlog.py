@@ -274,18 +274,20 @@ class AuditLog:
                 self._thread.start()
 
     def _run(self) -> None:
+        failures = 0  # in a row: the retry waits 1 s, 2 s, 4 s, ... at most 30 s; idle, it checks every 30 s
         delay = RETRY_FIRST_S
         while True:
             self._wake.wait(timeout=delay)
             self._wake.clear()
             if not self.has_pending():
-                delay = RETRY_MAX_S
+                failures, delay = 0, RETRY_MAX_S
                 continue
             try:
                 self.flush()
-                delay = RETRY_FIRST_S
+                failures, delay = 0, RETRY_FIRST_S
             except SQLAlchemyError:
-                delay = min(max(delay, RETRY_FIRST_S) * 2, RETRY_MAX_S)
+                failures += 1
+                delay = min(RETRY_FIRST_S * 2 ** (failures - 1), RETRY_MAX_S)
             except OSError as exc:
                 print(f"audit spool not readable: {exc}", file=sys.stderr)
                 delay = RETRY_MAX_S

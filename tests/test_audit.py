@@ -214,7 +214,8 @@ def test_a_page_renders_under_an_import_write_lock_and_its_audit_line_arrives_la
     assert any("not in the database yet" in w.value for w in at.warning)
     assert len(_rows(url)) == before  # nothing written while the lock is held
     lock.execute("COMMIT")  # the import finishes
-    assert _wait_for(lambda: len(_rows(url)) >= before + 2), "spooled audit lines never arrived"
+    # the writer retries after 1 s, 2 s, 4 s (also when it was idle before): the lines arrive within seconds
+    assert _wait_for(lambda: len(_rows(url)) >= before + 2, 8.0), "spooled audit lines did not arrive"
     viewed = {r.target for r in _rows(url, action="view", role="admin")}
     assert {"page_overview", "page_data"} <= viewed
     log = auditlog.AuditLog(url, auditlog.spool_path(url, spool))
@@ -229,6 +230,7 @@ def test_the_spool_keeps_lines_across_a_restart_and_in_order(tmp_path: Path, wri
     upgrade(make_engine(url))
     lock = write_lock(tmp_path / "a.sqlite")
     log = auditlog.AuditLog(url, tmp_path / "spool" / "a.jsonl")
+    log._start = lambda: None  # type: ignore[method-assign]  # this "process" dies before its writer runs
     started = time.perf_counter()
     assert log.record(auth.audit_row(User("u1", "leader"), "view", "first")) is False
     first = time.perf_counter() - started
@@ -237,8 +239,7 @@ def test_the_spool_keeps_lines_across_a_restart_and_in_order(tmp_path: Path, wri
     second = time.perf_counter() - started
     assert first < 1.5 and second < 0.2  # once lines wait, the next goes straight to the spool
     assert log.status().pending == 2 and log.blocked()
-    files = list((tmp_path / "spool").glob("a.jsonl*"))  # the spool, or the batch being sent
-    assert files and all(f.stat().st_mode & 0o777 == 0o600 for f in files)
+    assert (tmp_path / "spool" / "a.jsonl").stat().st_mode & 0o777 == 0o600
     lock.execute("COMMIT")
     restarted = auditlog.AuditLog(url, tmp_path / "spool" / "a.jsonl")
     assert restarted.flush() == 2
