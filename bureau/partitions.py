@@ -59,6 +59,7 @@ REFERENCE = (
 LOCAL = (
     "app_user",
     "audit_log",
+    "login_failure",
     "data_change",
     "data_load",
     "forecast_accuracy",
