@@ -27,9 +27,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 from bureau.db import row_count
                 from bureau.schema import area
 
-                if row_count(conn, area):
-                    print(f"demo database present at {safe_url(url)}; nothing to do")
+                present = bool(row_count(conn, area))
+            if present:
+                if not args.no_forecasts and demo.needs_forecasts(engine):
+                    print(f"demo database present at {safe_url(url)} without forecasts: computing them")
+                    from bureau import forecast_job
+
+                    forecast_job.run(engine, jobs=2)
                     return 0
+                print(f"demo database present at {safe_url(url)}; nothing to do")
+                return 0
     until = pd.Period(args.until, freq="M") if args.until else None
     try:
         result = demo.build(

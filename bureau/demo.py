@@ -122,6 +122,22 @@ def build(
     return result
 
 
+def needs_forecasts(engine: Engine) -> bool:
+    """A demo city (its newest load synthetic) with no forecast run: one built before the demo stored them."""
+    from sqlalchemy import func, select
+
+    d = schema.data_load
+    with engine.connect() as conn:
+        synthetic = conn.execute(
+            select(d.c.synthetic)
+            .where(d.c.kind.in_(["demo", "import"]))
+            .order_by(d.c.load_id.desc())
+            .limit(1)
+        ).scalar()
+        runs = conn.execute(select(func.count()).select_from(schema.forecast_run)).scalar_one()
+    return bool(synthetic) and not runs
+
+
 def _write(conn, table, frame: pd.DataFrame) -> int:  # type: ignore[no-untyped-def]
     cols = [c.name for c in table.columns if c.name in frame.columns]
     columns = []

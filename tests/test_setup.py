@@ -162,3 +162,14 @@ def test_the_nightly_forecast_timer_and_its_service_are_valid_units(tmp_path: Pa
         text=True,
     )
     assert out.returncode == 0, out.stderr
+
+
+def test_make_run_on_an_older_demo_database_computes_its_forecasts(demo_url: str, tmp_path: Path) -> None:
+    """``bureau demo --if-missing`` (what ``make run`` calls) on a demo built before forecasts were part of it."""
+    url = copy_db(demo_url, tmp_path / "demo.sqlite")
+    engine = make_engine(url)
+    assert _runs(engine) == 0
+    assert main(["demo", "--if-missing", "--url", url]) == 0
+    assert _runs(engine) == 1
+    assert main(["demo", "--if-missing", "--url", url]) == 0  # nothing more to do
+    assert _runs(engine) == 1
