@@ -19,6 +19,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import datetime as dt  # noqa: E402
+import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -75,16 +77,27 @@ def main() -> int:
     parser.add_argument("--dev-years", type=int, nargs="+", default=[2022])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--areas", type=int, default=0, help="only the first N areas (smoke run)")
+    parser.add_argument(
+        "--from-csv", help="score the rows of an earlier run (its /tmp CSV) instead of fitting"
+    )
+    parser.add_argument(
+        "--record", action="store_true", help="write figures/chance_record.json (the pages show it)"
+    )
     args = parser.parse_args()
     from forecasting.chance import brier_by_month, reliability
 
     started = time.perf_counter()
-    series, targets = load(args.url, args.indicator)
-    areas = sorted(series)[: args.areas or None]
-    tasks = [(a, series[a], targets.get(a, {}), list(args.years)) for a in areas]
-    with Pool(args.jobs) as pool:
-        parts = pool.map(_task, tasks)
-    rows = pd.concat(parts, ignore_index=True)
+    if args.from_csv:
+        rows = pd.read_csv(args.from_csv)
+        areas = sorted(set(rows["area_code"].astype(str)))
+    else:
+        series, targets = load(args.url, args.indicator)
+        areas = sorted(series)[: args.areas or None]
+        tasks = [(a, series[a], targets.get(a, {}), list(args.years)) for a in areas]
+        with Pool(args.jobs) as pool:
+            parts = pool.map(_task, tasks)
+        rows = pd.concat(parts, ignore_index=True)
+        rows.to_csv(Path("/tmp") / f"bench_chance_{args.indicator}.csv", index=False)
     dev = rows[rows["year"].isin(args.dev_years)]
     test = rows[~rows["year"].isin(args.dev_years)]
     pd.set_option("display.width", 160)
@@ -106,9 +119,22 @@ def main() -> int:
         .to_string()
     )
     print(f"\n{time.perf_counter() - started:.0f} s")
-    out: dict[str, Any] = {"rows": rows}
-    rows.to_csv(Path("/tmp") / f"bench_chance_{args.indicator}.csv", index=False)
-    del out
+    if args.record:
+        from figures.chance import RECORD
+
+        record: dict[str, Any] = {
+            "indicator": args.indicator,
+            "rho": rho,
+            "areas": len(areas),
+            "years": sorted(int(y) for y in set(chosen["year"])),
+            "development_years": list(args.dev_years),
+            "cases": int(len(chosen)),
+            "written": dt.date.today().isoformat(),
+            "brier": table.round(4).to_dict(orient="records"),
+            "reliability": reliability(chosen).round(4).to_dict(orient="records"),
+        }
+        RECORD.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
+        print(f"record written to {RECORD}")
     return 0
 
 

@@ -266,7 +266,8 @@ class Briefing:
 def url(base: str, page: str, **params: Any) -> str:
     """A link to a page with its filters in the query string (the pages read their filters from the URL)."""
     shown = {k: v for k, v in params.items() if v is not None}
-    return f"{base.rstrip('/')}/{page}" + (f"?{urlencode(shown)}" if shown else "")
+    where = f"{base.rstrip('/')}/{page}" if base else page  # relative: works behind a path prefix too
+    return where + (f"?{urlencode(shown)}" if shown else "")
 
 
 class _Writer:

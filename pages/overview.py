@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+import figures.chance
 import figures.coverage
 import figures.forecasts
 import figures.targets
@@ -24,6 +25,7 @@ from figures.targets import pace_summary
 from i18n import fmt_date, fmt_int, fmt_month, fmt_pct, fmt_yuan
 from queries import meta, overview
 from ui import charts_overview as charts
+from ui.briefing import briefing_box, chance_text
 from ui.common import Ctx, figure, query, run_page
 
 FLOW_TILES = ("urban_new_employment", "reemployment", "difficulty_employment", "skills_training")
@@ -66,6 +68,9 @@ def flow_tile(ctx: Ctx, box: Any, row: pd.Series | None, name: str, series: pd.D
                 target=fmt_int(row["target"], ctx.lang),
             )
         )
+        chance = chance_text(ctx, row.get("chance"), float(row["target"]))
+        if chance:
+            box.caption(chance)
     spark(box, series, ctx.t("overview_monthly"))
     tile_link(box, TARGETS, ctx.t("overview_open_targets"), {"year": year, "month": month, "indicator": code})
 
@@ -255,12 +260,14 @@ def body(ctx: Ctx) -> None:
     assert year is not None and month is not None
     bureau_rules = rules()
     st.caption(ctx.t("overview_as_of", month=fmt_month(year, month, ctx.lang)))
+    briefing_box(ctx, year, month)
     districts = figures.targets.attainment(query, bureau_rules, year, month)  # type: ignore[arg-type]
     if ctx.user.city_wide:
         city = figures.targets.attainment(query, bureau_rules, year, month, level="city")  # type: ignore[arg-type]
     else:  # a planner's overview is their own district's (the runner filters every query by it)
         city = districts
         st.info(ctx.t("privacy_own_overview"), icon=":material/lock_person:")
+    city = figures.chance.with_chance(query, city, year, month)  # type: ignore[arg-type]
     inds = query(meta.indicators, "target")
     name_col = "name_zh" if ctx.lang == "zh" else "name_en"
     names = dict(zip(inds["code"], inds[name_col], strict=True))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+import figures.chance
 import figures.targets
 from adjustment import DRIVERS, expected_attainment, peer_groups
 from bureau.config import settings
@@ -14,6 +15,7 @@ from i18n import fmt_int, fmt_month, fmt_pct, fmt_yuan, t
 from queries import checks, meta, targets
 from queries.adjustment import adjustment_panel
 from ui import charts
+from ui.briefing import record_expander
 from ui.common import Ctx, district_choices, download_csv, query, run_page, url_widget
 
 STATUS_MD = {"green": ":green[●]", "yellow": ":orange[●]", "red": ":red[●]"}  # no emoji: fonts vary
@@ -162,6 +164,7 @@ def ranking_table(ctx: Ctx, f: dict, table: pd.DataFrame) -> pd.DataFrame:
             ctx.t("col_gap"): row["pace_gap"],
             ctx.t("col_margin"): row["margin_pp"],
             ctx.t("col_status"): row["status"].fillna("withheld").map(status_labels(ctx)),
+            ctx.t("col_chance"): row["chance"].map(figures.chance.percent),
             ctx.t("col_peer_rank"): row["peer_rank"].astype("Int64"),
             ctx.t("col_rank_change"): arrow,
         }
@@ -170,6 +173,8 @@ def ranking_table(ctx: Ctx, f: dict, table: pd.DataFrame) -> pd.DataFrame:
         shown = shown.drop(columns=[ctx.t("col_completion"), ctx.t("col_progress"), ctx.t("col_gap")])
     if not row["direction"].eq("control").any():
         shown = shown.drop(columns=[ctx.t("col_margin")])
+    if row["chance"].isna().all():  # no stored forecast of this indicator, or not a flow target
+        shown = shown.drop(columns=[ctx.t("col_chance")])
     st.session_state["tg_codes"] = list(row["area_code"])
     st.dataframe(
         coloured(shown, ctx),
@@ -183,6 +188,7 @@ def ranking_table(ctx: Ctx, f: dict, table: pd.DataFrame) -> pd.DataFrame:
                 format="percent", min_value=0, max_value=1.2
             ),
             ctx.t("col_progress"): st.column_config.NumberColumn(format="percent"),
+            ctx.t("col_chance"): st.column_config.TextColumn(help=ctx.t("col_chance_help")),
             ctx.t("col_gap"): st.column_config.NumberColumn(format="%.0f", help=ctx.t("col_gap_help")),
             ctx.t("col_margin"): st.column_config.NumberColumn(
                 format="%.2f pp", help=ctx.t("col_margin_help")
@@ -428,6 +434,7 @@ def body(ctx: Ctx) -> None:
     if table.empty:
         st.warning(ctx.t("no_targets", year=f["year"]))
         return
+    table = figures.chance.with_chance(query, table, f["year"], f["month"])  # type: ignore[arg-type]
     st.caption(
         ctx.t("as_of", month=fmt_month(f["year"], f["month"], ctx.lang), pace=ctx.t(f"pace_{f['pace']}"))
     )
@@ -435,6 +442,8 @@ def body(ctx: Ctx) -> None:
     headline(ctx, f, table)
     st.subheader(ctx.t("ranking"))
     row = ranking_table(ctx, f, table)
+    if row["chance"].notna().any():
+        record_expander(ctx)
     download_csv(row, f"attainment-{f['year']}-{f['month']:02d}", ctx.lang, key="tg_dl_ranking")
     heat_and_map(ctx, f, table)
     if f["district"] or not ctx.user.city_wide:
