@@ -115,6 +115,11 @@ def _cmd_pack(args: argparse.Namespace) -> int:
     return int(job.run_cli(args, make_engine(args.url or settings().db_url)))
 
 
+def _cmd_brief(args: argparse.Namespace) -> int:
+    job = importlib.import_module("bureau.pack.brief")
+    return int(job.run_cli(args, make_engine(args.url or settings().db_url)))
+
+
 def _cmd_users(args: argparse.Namespace) -> int:
     from bureau import auth
 
@@ -165,7 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     pk = sub.add_parser("pack", help="freeze a quarter and export the meeting pack (PDF / Excel)")
     pk.set_defaults(func=_cmd_pack)
     _extend("pack.cli", pk)
-    for p in (demo, ref, mig, fc, rd, imp, us, pk):
+    br = sub.add_parser("brief", help="write the month's briefing (Word .docx or Markdown)")
+    br.set_defaults(func=_cmd_brief)
+    _extend("pack.brief", br)
+    for p in (demo, ref, mig, fc, rd, imp, us, pk, br):
         p.add_argument(
             "--url", help="SQLAlchemy URL (default: EMPLOYMENT_DB_URL, secrets.toml, or the demo file)"
         )

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from bureau.config import settings
 from bureau.pack import fonts, snapshot
 
-FORMATS = {".pdf": "pack-pdf", ".xlsx": "pack-xlsx"}
+FORMATS = {".pdf": "pack-pdf", ".xlsx": "pack-xlsx", ".docx": "pack-docx"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lang", choices=["zh", "en"], help="language of the pack (default: EMPLOYMENT_LANG)"
     )
-    parser.add_argument("--out", help="output file: .pdf (A4 landscape) or .xlsx (one sheet per table)")
+    parser.add_argument(
+        "--out", help="output file: .pdf (A4 landscape), .docx (Word) or .xlsx (one sheet per table)"
+    )
     parser.add_argument("--snapshot", type=int, help="reopen this stored snapshot instead of the newest")
     parser.add_argument("--refreeze", action="store_true", help="freeze the quarter again with today's data")
     parser.add_argument("--user", help="who freezes / exports (default: the login name)")
@@ -77,11 +79,11 @@ def run_cli(args: argparse.Namespace, engine: Engine) -> int:
     if quarter is None:
         return _fail("--quarter is required (e.g. --quarter 2026Q3)")
     if not getattr(args, "out", None):
-        return _fail("--out is required: a .pdf or .xlsx file")
+        return _fail("--out is required: a .pdf, .docx or .xlsx file")
     out = Path(args.out)
     kind = FORMATS.get(out.suffix.lower())
     if kind is None:
-        return _fail(f"--out {out.name}: the pack is written as .pdf or .xlsx")
+        return _fail(f"--out {out.name}: the pack is written as .pdf, .docx or .xlsx")
     lang = args.lang or settings().language
     user = _user(args)
     started = time.perf_counter()
@@ -100,6 +102,10 @@ def run_cli(args: argparse.Namespace, engine: Engine) -> int:
         from bureau.pack import pdf
 
         data = pdf.render(pack, lang)
+    elif kind == "pack-docx":
+        from bureau.pack import word
+
+        data = word.render(pack, lang)
     else:
         from bureau.pack import excel
 

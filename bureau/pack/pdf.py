@@ -14,6 +14,7 @@ import json
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
+from xml.sax.saxutils import escape
 
 import pandas as pd
 from reportlab.graphics.shapes import Drawing, Polygon, Rect, String
@@ -36,6 +37,7 @@ from reportlab.platypus import (
 
 from bureau.pack import fonts
 from bureau.pack.snapshot import Pack
+from figures.chance import percent
 from i18n import fmt_date, fmt_int, fmt_month, fmt_pct, fmt_yuan, t
 
 PAGE = landscape(A4)
@@ -177,8 +179,31 @@ class _Renderer:
         out.append(Spacer(1, 4))
         return out
 
+    def briefing(self) -> list[Any]:
+        """The written briefing (figures.briefing, frozen with the pack) as the first page, under the title."""
+        brief = self.pack.table("briefing")
+        brief = brief[brief["lang"] == self.lang] if not brief.empty else brief
+        if brief.empty:
+            return []
+        self._briefed = True
+        out = [*self.heading(), self.p(self.t("brief_title"), self.st.h2)]
+        out += [self.p(escape(str(text))) for text in brief["text"]]
+        out.append(self.p(self.t("brief_caption"), self.st.small))
+        return [*out, PageBreak()]
+
+    def chance_lines(self) -> list[str]:
+        """'Urban new employment: 35 % chance of reaching 32,400 by December', per flow target of the city."""
+        key = self.pack.table("key_figures")
+        if "chance" not in key.columns:
+            return []
+        lines = []
+        for r in key[key["chance"].notna()].itertuples():
+            said = self.t("chance_sentence", p=percent(float(r.chance)), target=fmt_int(r.target, self.lang))
+            lines.append(f"{self.ind_name.get(r.indicator_code, r.indicator_code)}：{said}")
+        return lines
+
     def summary(self) -> list[Any]:
-        out = self.heading()
+        out = [] if getattr(self, "_briefed", False) else self.heading()
         out.append(self.p(self.t("pack_key_figures"), self.st.h2))
         key = self.pack.table("key_figures")
         head = [
@@ -217,6 +242,7 @@ class _Renderer:
                 size=9,
             )
         )
+        out += [self.p(escape(line), self.st.small) for line in self.chance_lines()]
         out.append(Spacer(1, 6))
         cards = self.pack.table("district_cards")
         counts = {s: int((cards["card"] == s).sum()) if not cards.empty else 0 for s in STATUS_HEX}
@@ -710,6 +736,7 @@ class _Renderer:
             subject=f"snapshot {self.pack.snapshot_id}",
         )
         story = [
+            *self.briefing(),
             *self.summary(),
             *self.progress(),
             *self.rankings(),

@@ -220,10 +220,13 @@ def _runner(engine: Engine, k: int) -> Callable[..., Any]:
 
 def _ranking(engine: Engine, year: int, month: int, k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     import figures.targets
+    from figures.chance import with_chance
 
     run, bureau_rules = _runner(engine, k), rules()
     district = figures.targets.attainment(run, bureau_rules, year, month)  # type: ignore[arg-type]
     city = figures.targets.attainment(run, bureau_rules, year, month, level="city")  # type: ignore[arg-type]
+    district = with_chance(run, district, year, month)  # type: ignore[arg-type]
+    city = with_chance(run, city, year, month)  # type: ignore[arg-type]
     cols = [
         "area_code",
         "name_zh",
@@ -245,6 +248,7 @@ def _ranking(engine: Engine, year: int, month: int, k: int) -> tuple[pd.DataFram
         "rank_prev",
         "rank_change",
         "suppressed",
+        "chance",
     ]
     for frame in (district, city):
         if "suppressed" not in frame.columns:
@@ -365,6 +369,20 @@ def _quality(engine: Engine, year: int, month: int, k: int) -> pd.DataFrame:
     return flags(_runner(engine, k), year, month)  # type: ignore[arg-type]
 
 
+def _briefing(engine: Engine, year: int, month: int, k: int) -> pd.DataFrame:
+    """The written briefing of the pack's month in both languages (figures.briefing), frozen with the pack:
+    ``lang, topic, text``."""
+    from figures.briefing import compose, gather
+
+    facts = gather(_runner(engine, k), rules(), year, month)  # type: ignore[arg-type]
+    rows = [
+        {"lang": lang, "topic": s.topic, "text": s.text}
+        for lang in ("zh", "en")
+        for s in compose(facts, lang).sentences
+    ]
+    return pd.DataFrame(rows, columns=["lang", "topic", "text"])
+
+
 def build(engine: Engine, quarter: str) -> dict[str, Any]:
     """The pack's content for ``quarter`` as of its last month with data (not stored; see :func:`freeze`)."""
     from queries import meta
@@ -396,6 +414,7 @@ def build(engine: Engine, quarter: str) -> dict[str, Any]:
         "city_curve": _curve(engine, year, month, k),
         "data_quality": _quality(engine, year, month, k),
         "boundaries": bounds,
+        "briefing": _briefing(engine, year, month, k),
     }
     scheme = fund["scheme"]
     return {
