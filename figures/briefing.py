@@ -245,7 +245,8 @@ class Sentence:
     topic: str
     markdown: str
     text: str
-    links: tuple[tuple[str, str], ...] = ()
+    links: tuple[tuple[str, str], ...] = ()  # (text, url) in the order they appear
+    segments: tuple[tuple[str, str | None], ...] = ()  # the sentence in pieces: (text, url or None)
 
 
 @dataclass(frozen=True)
@@ -284,16 +285,23 @@ class _Writer:
 
     def sentence(self, topic: str, key: str, **values: Any) -> Sentence:
         raw = t(key, self.lang, **values)
-        md = raw.replace("\x00", "[").replace("\x01", "](").replace("\x02", ")")
-        plain = raw
-        for _, target in self.links:
-            plain = plain.replace(f"\x01{target}\x02", "")
-        plain = plain.replace("\x00", "")
         if self.lang == "en":
-            md, plain = md[:1].upper() + md[1:], plain[:1].upper() + plain[1:]
-        out = Sentence(topic, md, plain, tuple(self.links))
+            raw = raw[:1].upper() + raw[1:] if raw[:1] != "\x00" else "\x00" + raw[1:2].upper() + raw[2:]
+        segments: list[tuple[str, str | None]] = []
+        for piece in raw.split("\x00"):
+            text, sep, rest = piece.partition("\x01")
+            if sep:
+                target, _, after = rest.partition("\x02")
+                segments.append((text, target))
+                if after:
+                    segments.append((after, None))
+            elif piece:
+                segments.append((piece, None))
+        md = "".join(f"[{text}]({target})" if target else text for text, target in segments)
+        plain = "".join(text for text, _ in segments)
+        links = tuple((text, target) for text, target in segments if target)
         self.links = []
-        return out
+        return Sentence(topic, md, plain, links, tuple(segments))
 
 
 def _status(lang: str, status: str) -> str:

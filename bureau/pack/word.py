@@ -87,20 +87,11 @@ def briefing_paragraphs(document: Any, brief: Briefing, links: bool = True) -> N
     """The briefing's sentences, one paragraph each; each number a link when ``links``."""
     for sentence in brief.sentences:
         p = document.add_paragraph()
-        if not links or not sentence.links:
-            p.add_run(sentence.text)
-            continue
-        rest = sentence.text
-        for text, url in sentence.links:
-            before, found, after = rest.partition(text)
-            if not found:
-                continue
-            if before:
-                p.add_run(before)
-            hyperlink(p, text, url)
-            rest = after
-        if rest:
-            p.add_run(rest)
+        for text, url in sentence.segments or ((sentence.text, None),):
+            if url and links:
+                hyperlink(p, text, url)
+            else:
+                p.add_run(text)
 
 
 def _shade(cell: Any, hex_fill: str) -> None:
@@ -389,7 +380,8 @@ class _Writer:
     def frame(self, name: str, headed: bool = True) -> None:
         """A snapshot table as the Excel export shows it (translated names, the same headers)."""
         frame = sheet_frame(self.pack, name, self.lang)
-        frame = frame.drop(columns=[c for c in ("area_code", "indicator_code") if c in frame.columns])
+        drop = ("area_code", "indicator_code", "missing")  # codes; a score's missing inputs (not in the PDF)
+        frame = frame.drop(columns=[c for c in drop if c in frame.columns])
         if frame.empty:
             self.doc.add_paragraph(self.t("pack_none"))
             return
