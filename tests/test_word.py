@@ -41,7 +41,7 @@ def cells(table: docx.table.Table) -> list[list[str]]:
 
 def test_the_pack_has_the_pdfs_sections_in_chinese(made: dict) -> None:
     doc = docx.Document(str(made["pack"]))
-    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    headings = [p.text for p in doc.paragraphs if p.style is not None and p.style.name.startswith("Heading")]
     for key in (
         "brief_title",
         "pack_key_figures",
