@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from bureau.pack import excel, fonts, pdf
+from bureau.pack import excel, fonts, pdf, word
 from bureau.pack import snapshot as snap
 from i18n import fmt_date, fmt_pct
 from queries import meta
@@ -107,9 +107,12 @@ def downloads(ctx: Ctx, quarter: str, pack: snap.Pack, lang: str) -> None:
     def xlsx_bytes() -> bytes:
         return excel.render(snap.load(engine, sid), lang)
 
+    def docx_bytes() -> bytes:
+        return word.render(snap.load(engine, sid), lang)
+
     about = {"snapshot": sid, "pack_lang": lang}
 
-    cols = st.columns(2)
+    cols = st.columns(3)
     try:
         fonts.check()
         font_ok = True
@@ -138,6 +141,17 @@ def downloads(ctx: Ctx, quarter: str, pack: snap.Pack, lang: str) -> None:
         filters=about,
         icon=":material/table_view:",
         container=cols[1],
+    )
+    download_button(
+        ctx.t("pack_download_docx"),
+        docx_bytes,
+        file_name=f"{stem}.docx",
+        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        key="pack_dl_docx",
+        export="pack-docx",
+        filters=about,
+        icon=":material/description:",
+        container=cols[2],
     )
 
 

@@ -232,7 +232,7 @@ def test_a_frozen_quarter_does_not_move(demo_url: str, tmp_path: Path, capsys) -
     [
         (["--quarter", "2026Q5", "--out", "x.pdf"], "YYYYQn"),
         (["--quarter", "Q3-2026", "--out", "x.pdf"], "YYYYQn"),
-        (["--quarter", "2026Q3", "--out", "x.docx"], ".pdf or .xlsx"),
+        (["--quarter", "2026Q3", "--out", "x.odt"], ".pdf, .docx or .xlsx"),
         (["--quarter", "2030Q1", "--out", "x.pdf"], "no data"),
         (["--quarter", "2026Q3", "--out", "x.pdf", "--snapshot", "999"], "no pack snapshot"),
         (["--out", "x.pdf"], "--quarter is required"),
@@ -276,7 +276,7 @@ def test_page_lists_snapshots_and_freezes(packed: dict, monkeypatch: pytest.Monk
     assert 1 in set(listed[t("pack_col_snapshot", "en")])
     assert "tester" in set(listed[t("pack_col_created_by", "en")])
     labels = [d.proto.label for d in at.get("download_button")]
-    assert labels == [t("pack_download_pdf", "en"), t("pack_download_xlsx", "en")]
+    assert labels == [t(f"pack_download_{k}", "en") for k in ("pdf", "xlsx", "docx")]
     words = ("Behind", "Slightly behind", "On pace")  # the pages' words, not red/yellow/green cards
     cards = {m.label: int(m.value) for m in at.metric if m.label in words}
     stored = snapshot.load(make_engine(packed["url"]), 1).table("district_cards")["card"].value_counts()
