@@ -84,7 +84,7 @@ def main() -> int:
         "--record", action="store_true", help="write figures/chance_record.json (the pages show it)"
     )
     args = parser.parse_args()
-    from forecasting.chance import brier_by_month, reliability
+    from forecasting.chance import brier_by_month, fit_recalibration, recalibrate, reliability
 
     started = time.perf_counter()
     if args.from_csv:
@@ -106,12 +106,23 @@ def main() -> int:
     print("development Brier by rho:\n" + by_rho.round(4).to_string())
     rho = float(by_rho.idxmin())
     chosen = test[test["rho"] == rho]
+    dev_chosen = dev[dev["rho"] == rho]
+    calibration = fit_recalibration(dev_chosen["p"].to_numpy(), dev_chosen["outcome"].to_numpy())
     print(f"\nchosen rho = {rho}; test years {sorted(set(chosen['year']))}, {len(chosen)} cases")
-    table = brier_by_month(chosen)
+    print(
+        f"recalibration fitted on the development years: a = {calibration[0]:.3f}, b = {calibration[1]:.3f}"
+    )
+    raw_table = brier_by_month(chosen)
+    shown = chosen.assign(p=[recalibrate(float(p), calibration) for p in chosen["p"]])
+    table = brier_by_month(shown)
+    table.insert(3, "brier_uncalibrated", raw_table["brier"])
     table["month"] = table["month"].astype(str)
     print("\nBrier score by month-end (lower is better)\n" + table.round(3).to_string(index=False))
-    print("\nReliability of the chance (test years)\n" + reliability(chosen).round(3).to_string(index=False))
-    print("\nBrier of every rho on the test years (for the record; not used to choose):")
+    print("\nReliability of the chance (test years)\n" + reliability(shown).round(3).to_string(index=False))
+    print("\nReliability before recalibration\n" + reliability(chosen).round(3).to_string(index=False))
+    print(
+        "\nBrier of every rho on the test years, before recalibration (for the record; not used to choose):"
+    )
     print(
         test.groupby("rho")
         .apply(lambda g: ((g["p"] - g["outcome"]) ** 2).mean(), include_groups=False)
@@ -125,13 +136,14 @@ def main() -> int:
         record: dict[str, Any] = {
             "indicator": args.indicator,
             "rho": rho,
+            "calibration": list(calibration),
             "areas": len(areas),
             "years": sorted(int(y) for y in set(chosen["year"])),
             "development_years": list(args.dev_years),
             "cases": int(len(chosen)),
             "written": dt.date.today().isoformat(),
             "brier": table.round(4).to_dict(orient="records"),
-            "reliability": reliability(chosen).round(4).to_dict(orient="records"),
+            "reliability": reliability(shown).round(4).to_dict(orient="records"),
         }
         RECORD.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
         print(f"record written to {RECORD}")

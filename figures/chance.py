@@ -2,7 +2,8 @@
 show it ("35 % chance of reaching 32,400 by December").
 
 Read from the newest stored forecast of the indicator (``bureau forecast``): its months after the attainment month
-are the months left; :func:`forecasting.chance.chance_of_target` ties them together and adds the year to date.
+are the months left; :func:`forecasting.chance.chance_of_target` ties them together and adds the year to date, and
+the logistic recalibration of the backtest record (fitted on its development years only) is applied.
 A row whose actual is hidden (small-count suppression) gets no chance: with the target and the forecast shown it
 would bound the hidden figure. Where no stored forecast covers every month left (an indicator the job does not
 forecast, a month older than the forecast's cut-off) the chance is missing, never made up.
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from figures.run import Run
-from forecasting.chance import chance_of_target
+from forecasting.chance import chance_of_target, recalibrate
 from queries import forecasts
 
 COLUMNS = ["area_code", "indicator_code", "chance", "target", "run_id"]
@@ -44,6 +45,7 @@ def chances(run: Run, attainment: pd.DataFrame, year: int, month: int) -> pd.Dat
     for code, rows in flows.groupby("indicator_code", sort=False):
         values: pd.DataFrame | None = None
         run_id = None
+        calibration = _calibration(str(code))
         if month < 12:
             newest = run(forecasts.newest_run, str(code), str(rows["area_code"].iloc[0]))
             if newest is not None:
@@ -59,11 +61,20 @@ def chances(run: Run, attainment: pd.DataFrame, year: int, month: int) -> pd.Dat
             elif shown and values is not None:
                 rest = _remaining(values, str(r.area_code), year, month)
                 if rest is not None:
-                    p = chance_of_target(float(r.actual), float(r.target), rest)
+                    p = recalibrate(chance_of_target(float(r.actual), float(r.target), rest), calibration)
             out.append(
                 dict(area_code=r.area_code, indicator_code=code, chance=p, target=r.target, run_id=run_id)
             )
     return pd.DataFrame(out, columns=COLUMNS)
+
+
+def _calibration(indicator_code: str) -> tuple[float, float] | None:
+    """The recalibration the backtest fitted on its development years for this indicator (None without one)."""
+    rec = record()
+    if not rec or rec.get("indicator") != indicator_code or not rec.get("calibration"):
+        return None
+    a, b = rec["calibration"]
+    return float(a), float(b)
 
 
 def with_chance(run: Run, attainment: pd.DataFrame, year: int, month: int) -> pd.DataFrame:

@@ -103,6 +103,32 @@ def chance_of_target(
     return float(np.mean(totals >= target))
 
 
+def recalibrate(p: float, calibration: tuple[float, float] | None) -> float:
+    """A stated chance mapped through a logistic recalibration ``(a, b)`` fitted on development years
+    (:func:`fit_recalibration`): ``1 / (1 + exp(-(a + b·logit p)))``. Monotone for ``b > 0``, so the chance stays
+    monotone in the target and the actual; a met target (``p == 1``) and an unknown chance are kept."""
+    if calibration is None or p != p or p >= 1.0:
+        return p
+    a, b = calibration
+    q = float(np.clip(p, 1e-3, 1 - 1e-3))
+    return float(1.0 / (1.0 + np.exp(-(a + max(b, 1e-6) * np.log(q / (1 - q))))))
+
+
+def fit_recalibration(p: np.ndarray, outcome: np.ndarray) -> tuple[float, float]:
+    """The ``(a, b)`` of :func:`recalibrate` that minimise the Brier score on development cases (``b > 0``)."""
+    from scipy.optimize import minimize
+
+    p, outcome = np.asarray(p, float), np.asarray(outcome, float)
+    keep = p < 1.0
+
+    def loss(ab: np.ndarray) -> float:
+        q = np.array([recalibrate(float(x), (ab[0], ab[1])) for x in p[keep]])
+        return float(np.mean((q - outcome[keep]) ** 2))
+
+    found = minimize(loss, np.array([0.0, 1.0]), bounds=[(-5, 5), (0.05, 5)], method="L-BFGS-B")
+    return float(found.x[0]), float(found.x[1])
+
+
 def naive(actual: float, target: float, month: int) -> float:
     """The rule a leader uses today as a probability: 1 when completion ≥ time-elapsed progress, else 0."""
     if not (np.isfinite(actual) and np.isfinite(target)) or target <= 0:

@@ -12,7 +12,9 @@ from forecasting.chance import (
     backtest_chance,
     brier_by_month,
     chance_of_target,
+    fit_recalibration,
     naive,
+    recalibrate,
     reliability,
     year_totals,
 )
@@ -133,3 +135,21 @@ def test_backtest_scores_ours_and_naive_on_past_years() -> None:
     rel = reliability(rows)
     assert rel["cases"].sum() == 22
     assert list(rel.columns) == ["decile", "cases", "stated", "observed", "gap_pp"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(p1=st.floats(0, 1), p2=st.floats(0, 1), a=st.floats(-3, 3), b=st.floats(0.05, 4))
+def test_recalibration_keeps_the_order_and_a_met_target(p1: float, p2: float, a: float, b: float) -> None:
+    lo, hi = sorted((p1, p2))
+    assert recalibrate(lo, (a, b)) <= recalibrate(hi, (a, b))
+    assert recalibrate(1.0, (a, b)) == 1.0
+    assert recalibrate(0.3, None) == 0.3
+
+
+def test_recalibration_learns_an_optimistic_bias() -> None:
+    """Stated chances twice the observed rate: the fitted map lowers them."""
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0.05, 0.95, 2000)
+    outcome = (rng.uniform(size=2000) < p / 2).astype(float)
+    a, b = fit_recalibration(p, outcome)
+    assert recalibrate(0.6, (a, b)) == pytest.approx(0.3, abs=0.08)
