@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 		|| { echo "Could not create a virtual environment: on Debian, apt-get install python3-venv"; exit 1; }
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
-	$(BIN)/python -m bureau.pack.fonts >/dev/null  # the shipped Chinese font, converted for the PDF pack (once)
+	$(BIN)/python -m jobs.pack.fonts >/dev/null  # the shipped Chinese font, converted for the PDF pack (once)
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from bureau.config import settings
 from i18n import t
+from store.config import settings
 from ui.common import NAVIGATION
 
 st.set_page_config(

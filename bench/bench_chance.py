@@ -53,8 +53,8 @@ def _task(args: tuple[str, pd.Series, dict[int, float], list[int]]) -> pd.DataFr
 
 
 def load(url: str, indicator: str) -> tuple[dict[str, pd.Series], dict[str, dict[int, float]]]:
-    from bureau.db import make_engine
     from queries.forecasts import annual_targets, series_history, to_wide
+    from store.db import make_engine
 
     engine = make_engine(url)
     wide = to_wide(series_history(engine, (indicator,)))

@@ -26,8 +26,8 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bureau.db import make_engine  # noqa: E402
-from bureau.importing.load import import_batch  # noqa: E402
+from jobs.importing.load import import_batch  # noqa: E402
+from store.db import make_engine  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "import"
 CITY = ["areas.csv", "area_year.csv"]

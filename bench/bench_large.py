@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
-from bureau import demo  # noqa: E402
-from bureau.db import make_engine  # noqa: E402
+from jobs import demo  # noqa: E402
+from store.db import make_engine  # noqa: E402
 
 EVENT_TABLES = ("employment_event", "unemployment_spell", "training_record", "startup_loan")
 BULK_SETTINGS = {
@@ -102,7 +102,7 @@ def main() -> None:
             started = time.perf_counter()
             fn(engine)
             print(f"  {name:<34} {time.perf_counter() - started:6.3f}", flush=True)
-        from bureau import forecast_job  # stored forecasts first: the Forecasts page reads them
+        from jobs import forecast as forecast_job  # stored forecasts first: the Forecasts page reads them
 
         started = time.perf_counter()
         forecast_job.run(make_engine(url))

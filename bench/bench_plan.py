@@ -11,10 +11,10 @@ import argparse
 import json
 import time
 
-from bureau.config import DEMO_DB_PATH
-from bureau.db import make_engine
 from privacy import linked
 from queries import disclosure
+from store.config import DEMO_DB_PATH
+from store.db import make_engine
 
 
 def main() -> None:

@@ -28,10 +28,10 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bureau import refresh  # noqa: E402
-from bureau import schema as s  # noqa: E402
-from bureau.config import safe_url  # noqa: E402
-from bureau.db import make_engine  # noqa: E402
+from jobs import refresh  # noqa: E402
+from store import schema as s  # noqa: E402
+from store.config import safe_url  # noqa: E402
+from store.db import make_engine  # noqa: E402
 
 
 def timed(engine, since: date | None, districts: Collection[str] | None) -> tuple[float, int, str]:  # type: ignore[no-untyped-def]

@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import Engine, event  # noqa: E402
 
-from bureau.db import make_engine  # noqa: E402
 from queries import checks, circle, explore, forecasts, funds, overview, targets  # noqa: E402
+from store.db import make_engine  # noqa: E402
 
 
 def calls(year: int, month: int) -> dict[str, Callable[[Engine], Any]]:

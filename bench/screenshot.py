@@ -17,7 +17,7 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bureau.pack import fonts  # noqa: E402
+from jobs.pack import fonts  # noqa: E402
 
 ARGS = [
     "--headless",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bureau.config import settings
+from store.config import settings
 
 
 @dataclass(frozen=True)

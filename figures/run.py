@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from bureau.disclosure import plan_for
+from figures.disclosure import plan_for
 from privacy import linked, needs_plan, protect
 
 

@@ -9,14 +9,14 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bureau.config import settings
-from bureau.importing import history
-from bureau.importing.datum import GCJ02, WGS84
-from bureau.importing.load import ImportReport, import_uploads
-from bureau.importing.templates import BY_NAME, ENTITIES, write_template
 from i18n import fmt_date
+from jobs.importing import history
+from jobs.importing.datum import GCJ02, WGS84
+from jobs.importing.load import ImportReport, import_uploads
+from jobs.importing.templates import BY_NAME, ENTITIES, write_template
 from privacy import PERSON_LEVEL_TABLES
 from queries import meta
+from store.config import settings
 from ui.auth import audit_log, current_user, record
 from ui.common import Ctx, download_csv, engine, headed, lang, query, run_page
 from ui.downloads import download_button
@@ -78,7 +78,7 @@ def _history(ctx: Ctx) -> None:
 
 
 def _show_report(ctx: Ctx, report: ImportReport) -> None:
-    from bureau.importing.cli import format_report
+    from jobs.importing.cli import format_report
 
     summary = format_report(report, ctx.lang)
     if report.exit_code == 0:
@@ -140,11 +140,11 @@ def _upload(ctx: Ctx) -> None:
                 st.cache_data.clear()  # new figures and cut-off for every page
             _show_report(ctx, report)
     with st.expander(ctx.t("import_templates_title"), icon=":material/table_view:"):
-        names = [e.name for e in ENTITIES if not e.table_only]
+        entity_names = [e.name for e in ENTITIES if not e.table_only]
         name = st.selectbox(
             ctx.t("import_template_pick"),
-            names,
-            format_func=lambda n: f"{BY_NAME[n].zh} · {n}",
+            entity_names,
+            format_func=lambda n: BY_NAME[n].zh if ctx.lang == "zh" else n,
             key="import_template",
         )
         st.caption(BY_NAME[name].zh_help if ctx.lang == "zh" else BY_NAME[name].en_help)

@@ -11,8 +11,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from bureau.spreadsheet import xlsx_bytes
 from i18n import t
+from jobs.spreadsheet import xlsx_bytes
 from queries import explore, meta
 from ui import charts_overview as charts
 from ui.common import Ctx, district_choices, download_csv, lang, query, run_page, url_widget

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from bureau import schemes
-from bureau.indicators import BY_CODE
+from figures import schemes as scheme_figures
 from i18n import fmt_month, fmt_yuan
+from jobs import schemes
 from queries import funds, meta
 from scoring import (
     AGGREGATIONS,
@@ -30,8 +30,9 @@ from scoring import (
     sensitivity,
 )
 from scoring.allocation import pot_to_fen, water_fill
+from store.indicators import BY_CODE
 from ui import charts_funds as charts
-from ui.common import Ctx, district_choices, download_csv, query, run_page, url_widget
+from ui.common import Ctx, district_choices, download_csv, fresh, query, run_page, url_widget
 
 RUNS = 1000
 DEFAULT_SCHEME = "grading_100"
@@ -68,7 +69,7 @@ def filters(ctx: Ctx) -> dict[str, Any] | None:
     districts = query(meta.areas, "district")
     name_col = "name_zh" if ctx.lang == "zh" else "name_en"
     d_names = dict(zip(districts["area_code"], districts[name_col], strict=True))
-    listed = schemes.list_schemes(ctx.engine)  # not cached: a scheme saved a moment ago must appear
+    listed = scheme_figures.list_schemes(fresh)  # not cached: a scheme saved a moment ago must appear
     preset = dict(zip(listed["name"], listed["preset"], strict=True))
     cols = st.columns([1, 1, 2, 2])
     year = url_widget(
@@ -712,10 +713,10 @@ def body(ctx: Ctx) -> None:
     if f is None:
         return
     try:
-        base = schemes.load_scheme(ctx.engine, f["scheme_name"])
+        base = scheme_figures.load_scheme(fresh, f["scheme_name"])
     except (KeyError, ValueError) as exc:
         st.warning(ctx.t("funds_scheme_unreadable", name=f["scheme_name"], error=str(exc)))
-        base = schemes.load_scheme(ctx.engine, DEFAULT_SCHEME)
+        base = scheme_figures.load_scheme(fresh, DEFAULT_SCHEME)
     st.caption(base.description)
     scheme = what_if(ctx, f, base)
     ind = query(funds.fund_indicators, f["year"], f["month"])

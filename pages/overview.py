@@ -18,12 +18,12 @@ import figures.chance
 import figures.coverage
 import figures.forecasts
 import figures.targets
-from bureau.config import settings
 from figures.coverage import month_end
 from figures.rules import rules
 from figures.targets import pace_summary
 from i18n import fmt_date, fmt_int, fmt_month, fmt_pct, fmt_yuan
 from queries import meta, overview
+from store.config import settings
 from ui import charts_overview as charts
 from ui.briefing import briefing_box, chance_text
 from ui.common import Ctx, figure, query, run_page

@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from bureau.pack import excel, fonts, pdf, word
-from bureau.pack import snapshot as snap
 from i18n import fmt_date, fmt_pct
+from jobs.pack import excel, fonts, pdf, word
+from jobs.pack import snapshot as snap
 from queries import meta
 from ui.auth import record
 from ui.common import Ctx, query, run_page, url_widget
@@ -162,9 +162,16 @@ def comparison(ctx: Ctx, listed: pd.DataFrame, labels: dict[int, str]) -> None:
         st.caption(ctx.t("pack_compare_need_two"))
         return
     cols = st.columns([2, 2, 2, 1])
-    a = cols[0].selectbox(ctx.t("pack_compare_a"), ids, index=1, format_func=labels.get, key="pack_cmp_a")
-    b = cols[1].selectbox(ctx.t("pack_compare_b"), ids, index=0, format_func=labels.get, key="pack_cmp_b")
-    pa, pb = snap.load(ctx.engine, a), snap.load(ctx.engine, b)
+    a = cols[0].selectbox(
+        ctx.t("pack_compare_a"), ids, index=1, format_func=lambda i: labels.get(i, str(i)), key="pack_cmp_a"
+    )
+    b = cols[1].selectbox(
+        ctx.t("pack_compare_b"), ids, index=0, format_func=lambda i: labels.get(i, str(i)), key="pack_cmp_b"
+    )
+    pa, pb = (
+        snap.load(ctx.engine, int(a if a is not None else ids[1])),
+        snap.load(ctx.engine, int(b or ids[0])),
+    )
     both = snap.compare(pa, pb)
     name_col = "name_zh" if ctx.lang == "zh" else "name_en"
     inds = pb.table("indicators")
@@ -231,9 +238,12 @@ def body(ctx: Ctx) -> None:
     snapshot_table(ctx, listed)
     labels = {int(r.snapshot_id): snapshot_label(ctx, r) for r in listed.itertuples()}
     chosen = st.selectbox(
-        ctx.t("pack_choose_snapshot"), list(labels), format_func=labels.get, key="pack_snapshot"
+        ctx.t("pack_choose_snapshot"),
+        list(labels),
+        format_func=lambda i: labels.get(i, str(i)),
+        key="pack_snapshot",
     )
-    pack = snap.load(ctx.engine, int(chosen))
+    pack = snap.load(ctx.engine, int(chosen if chosen is not None else next(iter(labels))))
     preview(ctx, pack)
     downloads(ctx, quarter, pack, lang)
     comparison(ctx, listed, labels)

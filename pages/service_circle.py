@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from bureau.config import settings
 from i18n import fmt_date, fmt_int, fmt_pct
 from queries import circle, meta
+from store.config import settings
 from ui import charts_circle
 from ui import circle_data as cd
 from ui.circle_data import CIRCUITY, FIRST_YEAR, MINUTES, MODES, SPEED_RANGE

@@ -8,12 +8,12 @@ import streamlit as st
 import figures.chance
 import figures.targets
 from adjustment import DRIVERS, expected_attainment, peer_groups
-from bureau.config import settings
 from figures.rules import rules
 from figures.targets import pace_summary, with_margin
 from i18n import fmt_int, fmt_month, fmt_pct, fmt_yuan, t
 from queries import checks, meta, targets
 from queries.adjustment import adjustment_panel
+from store.config import settings
 from ui import charts
 from ui.briefing import record_expander
 from ui.common import Ctx, district_choices, download_csv, query, run_page, url_widget

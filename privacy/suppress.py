@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bureau import schema
+from store import schema
 
 MIN_K = 5  # never below this, whatever the configuration says
 #: Tables with one row per person or per person's event: never shown or exported row by row, except to an

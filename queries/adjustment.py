@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, and_, func, select
 
-from bureau import schema as s
 from queries import frame, sensitive
 from queries.disclosure import month_points
+from store import schema as s
 
 
 @sensitive(values=("ytd", "full", "completion", "completion_full", "last_year_completion"), groups=("year",))

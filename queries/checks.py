@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, and_, func, select
 
-from bureau import schema as s
 from queries import frame, non_person, sensitive
 from queries.disclosure import with_points
+from store import schema as s
 
 LATE_AFTER_DAYS = 10
 RECONCILE_TOLERANCE = 0.02  # relative difference above which a report does not reconcile

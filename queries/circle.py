@@ -11,8 +11,8 @@ from datetime import date
 import pandas as pd
 from sqlalchemy import Engine, and_, case, func, literal, or_, select, union_all
 
-from bureau import schema as s
 from queries import frame, non_person, reference_data
+from store import schema as s
 
 CELL_COLUMNS = [
     "cell_id",

@@ -12,9 +12,9 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, Integer, case, cast, distinct, extract, func, select
 
-from bureau import schema as s
-from bureau.indicators import BY_CODE, DERIVED_FROM_GROUPS, GROUPS
 from queries import disclosure_control, frame
+from store import schema as s
+from store.indicators import BY_CODE, DERIVED_FROM_GROUPS, GROUPS
 
 GROUPED = "urban_new_employment"  # the series stored per group
 LEVELS = ("street", "district", "city")

@@ -27,9 +27,9 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 from sqlalchemy.engine import Connection
 
-from bureau import schema as s
 from queries import frame, reference_data, sensitive
 from queries.disclosure import month_points
+from store import schema as s
 
 SERVICE_POINTS = "service_points"
 MONTHLY_KINDS = ("flow", "stock", "rate", "flag")

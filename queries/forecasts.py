@@ -11,9 +11,9 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Engine, and_, select
 
-from bureau import schema as s
 from queries import frame, non_person, reference_data, sensitive
 from queries.disclosure import with_points
+from store import schema as s
 
 REGISTERED = "registered_unemployed"  # stock, persons
 RATE = "registered_unemployment_rate"  # percent, read against the control line

@@ -18,10 +18,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, Float, and_, case, cast, distinct, func, literal, or_, select
 
-from bureau import schema as s
 from queries import frame, non_person, reference_data, sensitive
 from queries.disclosure import LOAN_SERIES, SPENDING, month_points, payees
 from queries.disclosure import SUBSIDY_CATEGORIES as SUBSIDY_CATEGORIES
+from store import schema as s
 
 FUND_CODES: tuple[str, ...] = (
     "own_funds_ratio_pct",

@@ -8,8 +8,8 @@ from datetime import date, datetime
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, inspect, select, text
 
-from bureau import schema as s
 from queries import frame, non_person, reference_data
+from store import schema as s
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from datetime import date
 import pandas as pd
 from sqlalchemy import Engine, and_, func, or_, select
 
-from bureau import schema as s
 from queries import frame, non_person, sensitive
 from queries.disclosure import SPENDING, month_points, payees, with_points
+from store import schema as s
 
 CITY = "420100"
 

@@ -13,10 +13,10 @@ import pandas as pd
 from sqlalchemy import Engine, and_, case, distinct, func, or_, select
 from sqlalchemy.engine import Connection
 
-from bureau import schema as s
 from queries import frame, reference_data, sensitive
 from queries.disclosure import GROUPED as UNE
 from queries.disclosure import kind_of, month_points
+from store import schema as s
 
 SHOCK_YEARS = (2020,)
 

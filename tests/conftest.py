@@ -22,8 +22,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from bureau import demo
-from bureau.db import make_engine
+from jobs import demo
+from store.db import make_engine
 
 # Tests run the app in explicit open demo mode unless a test sets another login mode (tests/test_access.py).
 os.environ.setdefault("EMPLOYMENT_AUTH", "open")
@@ -179,7 +179,7 @@ def pg_demo_url(pg_server: str) -> str:
 @pytest.fixture(scope="session")
 def pg_sharded_demo_url(pg_server: str) -> str:
     """The tiny demo city on PostgreSQL in the Citus layout: fact tables hash-partitioned by district."""
-    from bureau import partitions
+    from store import partitions
 
     url = _pg_database(pg_server, "sharded")
     engine = make_engine(url)
@@ -246,7 +246,7 @@ def server(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 def browser_env(folder: Path) -> dict[str, str | float | bool]:
     """The browser's environment: fontconfig also sees the shipped Chinese font (a fresh machine has none)."""
-    from bureau.pack import fonts
+    from jobs.pack import fonts
 
     return {**os.environ, "FONTCONFIG_FILE": str(fonts.fontconfig_file(folder))}
 

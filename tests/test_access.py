@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from bureau import auth, geo, schema
-from bureau.db import make_engine
+from jobs import geo
+from store import auth, schema
+from store.db import make_engine
 from tests.conftest import ROOT
 
 
@@ -114,7 +115,7 @@ def test_open_demo_mode_says_so(monkeypatch: pytest.MonkeyPatch, demo_url: str) 
 
 
 def test_users_cli(demo_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from bureau.cli import main
+    from jobs.cli import main
 
     assert main(["users", "add", "bad", "--role", "planner", "--sso", "--url", demo_url]) == 2  # no district
     assert "needs --district" in capsys.readouterr().err

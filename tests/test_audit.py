@@ -20,12 +20,12 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from streamlit.testing.v1 import AppTest
 
-from bureau import auditlog, auth
-from bureau import schema as s
-from bureau.auth import User
-from bureau.db import make_engine, upgrade
-from bureau.pack import snapshot
 from i18n import t
+from jobs.pack import snapshot
+from store import auditlog, auth
+from store import schema as s
+from store.auth import User
+from store.db import make_engine, upgrade
 from tests.conftest import ROOT
 
 # --- every download goes through ui.downloads -----------------------------------------------------------------

@@ -8,8 +8,8 @@ import time
 import pytest
 from sqlalchemy import select
 
-from bureau import schema as s
-from bureau.db import make_engine
+from store import schema as s
+from store.db import make_engine
 from tests.conftest import wait_ready
 
 pytestmark = pytest.mark.browser

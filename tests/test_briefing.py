@@ -205,8 +205,8 @@ def test_decompositions_sum_to_the_gap(facts: fb.Facts) -> None:
 
 
 def test_a_planners_briefing_mentions_no_other_district(demo_url: str) -> None:
-    from bureau.db import make_engine
     from queries import meta
+    from store.db import make_engine
 
     engine = make_engine(demo_url)
     names = meta.areas(engine, "district")

@@ -9,10 +9,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import figures.briefing as fb
-from bureau.db import make_engine
 from figures.rules import rules
 from figures.run import plain
 from queries import meta
+from store.db import make_engine
 from tests.conftest import ROOT
 
 

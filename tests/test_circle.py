@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import func, select, update
 from streamlit.testing.v1 import AppTest
 
-from bureau import geo, roads
-from bureau import schema as s
-from bureau.db import make_engine
+from jobs import geo, roads
 from queries import circle
 from service_circle import gcj02_to_wgs84
+from store import schema as s
+from store.db import make_engine
 from tests.conftest import ROOT
 
 AS_OF = date(2022, 12, 31)

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from bureau import schema as s
-from bureau.cli import main
-from bureau.db import make_engine, upgrade
+from jobs.cli import main
 from service_circle import wgs84_to_gcj02
+from store import schema as s
+from store.db import make_engine, upgrade
 
 # A "T": A-B-C along a street, and D-B joining it at B (a shared vertex); lon/lat degrees.
 A, B, C, D = (114.30, 30.60), (114.31, 30.60), (114.32, 30.60), (114.31, 30.61)

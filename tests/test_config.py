@@ -7,7 +7,7 @@ import logging
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bureau import config
+from store import config
 from tests.conftest import ROOT
 from ui import common
 
@@ -35,7 +35,7 @@ def test_a_bad_min_cell_falls_back_with_a_warning(
 ) -> None:
     monkeypatch.setenv("EMPLOYMENT_MIN_CELL", raw)
     monkeypatch.setattr(config, "_warned", set())
-    with caplog.at_level(logging.WARNING, logger="bureau.config"):
+    with caplog.at_level(logging.WARNING, logger="store.config"):
         assert config.settings().min_cell_persons == expected
         config.settings()  # read again: warned once
     warned = [r for r in caplog.records if "EMPLOYMENT_MIN_CELL" in r.getMessage()]
@@ -50,7 +50,7 @@ def test_a_good_min_cell_is_used_silently(
         monkeypatch.delenv("EMPLOYMENT_MIN_CELL", raising=False)
     else:
         monkeypatch.setenv("EMPLOYMENT_MIN_CELL", raw)
-    with caplog.at_level(logging.WARNING, logger="bureau.config"):
+    with caplog.at_level(logging.WARNING, logger="store.config"):
         assert config.settings().min_cell_persons == expected
     assert not [r for r in caplog.records if "EMPLOYMENT_MIN_CELL" in r.getMessage()]
 

@@ -22,11 +22,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bureau import forecast_job as job
-from bureau.db import make_engine
-from bureau.pack import excel, snapshot
 from i18n import fmt_int, fmt_month, fmt_pct, t
+from jobs import forecast as job
+from jobs.pack import excel, snapshot
 from queries import meta
+from store.db import make_engine
 from tests.conftest import ROOT
 from tests.test_forecast_job import copy_sqlite
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from bureau.db import make_engine
 from queries import explore as ex
+from store.db import make_engine
 from tests.conftest import ROOT
 
 _RAW: dict[str, dict[str, pd.DataFrame]] = {}

@@ -24,10 +24,10 @@ from openpyxl import load_workbook
 from sqlalchemy import insert, select, update
 from streamlit.testing.v1 import AppTest
 
-from bureau import schema as s
-from bureau.cli import main
-from bureau.db import make_engine
-from bureau.spreadsheet import csv_bytes, safe_cells, xlsx_bytes
+from jobs.cli import main
+from jobs.spreadsheet import csv_bytes, safe_cells, xlsx_bytes
+from store import schema as s
+from store.db import make_engine
 from tests.conftest import ROOT
 from ui import common
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fontTools.ttLib import TTFont
 
-from bureau.pack import fonts
+from jobs.pack import fonts
 from tests.conftest import ROOT
 
 
@@ -78,7 +78,7 @@ def test_a_pdf_without_any_system_font_has_the_chinese_heading(no_system_fonts: 
 def test_the_meeting_pack_pdf_without_any_system_font(
     no_system_fonts: None, demo_url: str, tmp_path: Path
 ) -> None:
-    from bureau.cli import main
+    from jobs.cli import main
     from tests.test_pack import QUARTER, copy_db
 
     url = copy_db(demo_url, tmp_path / "demo.sqlite")

@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import func, select
 
 import forecasting
-from bureau import demo
-from bureau import forecast_job as job
-from bureau import schema as s
-from bureau.cli import build_parser
-from bureau.db import make_engine
+from jobs import demo
+from jobs import forecast as job
+from jobs.cli import build_parser
 from queries import forecasts as fq
+from store import schema as s
+from store.db import make_engine
 from tests.conftest import UNTIL
 
 CITY = "420100"

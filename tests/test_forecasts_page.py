@@ -10,10 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import forecasting
-from bureau import forecast_job as job
-from bureau.db import make_engine
 from i18n import fmt_int, fmt_month
+from jobs import forecast as job
 from queries import forecasts as fq
+from store.db import make_engine
 from tests.conftest import ROOT
 from tests.test_forecast_job import copy_sqlite
 from tests.test_pages import texts

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, select
 
-from bureau import schema as s
-from bureau.db import make_engine
 from queries import funds
+from store import schema as s
+from store.db import make_engine
 
 YEAR = 2025
 

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from bureau import schema as s
-from bureau.config import settings
-from bureau.db import make_engine
-from bureau.disclosure import plan_for
+from figures.disclosure import plan_for
 from privacy import protect
 from queries import funds
 from scoring import PRESETS, score
+from store import schema as s
+from store.config import settings
+from store.db import make_engine
 from tests.conftest import ROOT
 from ui import common
 

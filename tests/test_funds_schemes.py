@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bureau import schema as s
-from bureau import schemes
-from bureau.db import make_engine, upgrade
+from figures import schemes as scheme_figures
+from jobs import schemes
 from scoring import PRESETS, Scheme, SchemeError
+from store import schema as s
+from store.db import make_engine, upgrade
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -33,22 +34,27 @@ def rows(engine) -> int:  # type: ignore[no-untyped-def]
 
 def test_save_load_list_and_refuse(fresh_url: str) -> None:
     engine = make_engine(fresh_url)
-    listed = schemes.list_schemes(engine)
+    listed = scheme_figures.list_schemes(lambda fn, *a, **k: fn(engine, *a, **k))
     assert listed["name"].tolist() == list(PRESETS) and listed["locked"].all() and listed["preset"].all()
 
     what_if = PRESETS["grading_100"].with_name("2025 what-if").with_weights({"satisfaction_score": 25.0})
     when = datetime(2026, 11, 2, 9, 30)
     schemes.save_scheme(engine, what_if, "planner@bureau", now=when)
-    loaded = schemes.load_scheme(engine, "2025 what-if")
+    loaded = scheme_figures.load_scheme(lambda fn, *a, **k: fn(engine, *a, **k), "2025 what-if")
     assert loaded == what_if and loaded.weights["satisfaction_score"] == 25.0 and not loaded.locked
-    listed = schemes.list_schemes(engine).set_index("name")
+    listed = scheme_figures.list_schemes(lambda fn, *a, **k: fn(engine, *a, **k)).set_index("name")
     assert listed.loc["2025 what-if", "created_by"] == "planner@bureau"
     assert listed.loc["2025 what-if", "created_at"] == when and not listed.loc["2025 what-if", "preset"]
 
     # An unlocked scheme may be replaced (same name, new definition, new author).
     changed = what_if.with_weights({"satisfaction_score": 5.0})
     schemes.save_scheme(engine, changed, "director", now=when)
-    assert schemes.load_scheme(engine, "2025 what-if").weights["satisfaction_score"] == 5.0
+    assert (
+        scheme_figures.load_scheme(lambda fn, *a, **k: fn(engine, *a, **k), "2025 what-if").weights[
+            "satisfaction_score"
+        ]
+        == 5.0
+    )
     assert rows(engine) == 1
 
     # Refusals leave the table untouched.
@@ -56,7 +62,7 @@ def test_save_load_list_and_refuse(fresh_url: str) -> None:
         schemes.save_scheme(engine, PRESETS["factor_method"].with_name("factor_method"), "x")
     official = PRESETS["factor_method"].with_name("2025 official").replace(locked=True)
     schemes.save_scheme(engine, official, "director")
-    assert schemes.load_scheme(engine, "2025 official").locked
+    assert scheme_figures.load_scheme(lambda fn, *a, **k: fn(engine, *a, **k), "2025 official").locked
     with pytest.raises(schemes.SchemeRefused, match="locked"):
         schemes.save_scheme(engine, PRESETS["factor_method"].with_name("2025 official"), "someone else")
     with pytest.raises(schemes.SchemeRefused):
@@ -66,11 +72,16 @@ def test_save_load_list_and_refuse(fresh_url: str) -> None:
     with pytest.raises(SchemeError):
         schemes.save_scheme(engine, {"name": "not a scheme"}, "x")  # type: ignore[arg-type]
     assert rows(engine) == 2
-    assert schemes.load_scheme(engine, "2025 official") == official
-    assert schemes.load_scheme(engine, "grading_100") is PRESETS["grading_100"]
+    assert scheme_figures.load_scheme(lambda fn, *a, **k: fn(engine, *a, **k), "2025 official") == official
+    assert (
+        scheme_figures.load_scheme(lambda fn, *a, **k: fn(engine, *a, **k), "grading_100")
+        is PRESETS["grading_100"]
+    )
     with pytest.raises(KeyError):
-        schemes.load_scheme(engine, "no such scheme")
-    assert schemes.list_schemes(engine)["name"].tolist()[:3] == list(PRESETS)
+        scheme_figures.load_scheme(lambda fn, *a, **k: fn(engine, *a, **k), "no such scheme")
+    assert scheme_figures.list_schemes(lambda fn, *a, **k: fn(engine, *a, **k))["name"].tolist()[:3] == list(
+        PRESETS
+    )
     engine.dispose()
 
 
@@ -86,6 +97,6 @@ def test_stored_definition_is_validated_on_load(fresh_url: str) -> None:
     with engine.begin() as conn:
         conn.execute(s.scoring_scheme.update().values(definition_json=json.dumps(bad)))
     with pytest.raises(SchemeError, match="unknown keys"):
-        schemes.load_scheme(engine, "copy")
+        scheme_figures.load_scheme(lambda fn, *a, **k: fn(engine, *a, **k), "copy")
     assert isinstance(Scheme.from_json(good.to_json()), Scheme)
     engine.dispose()

@@ -20,12 +20,12 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import create_engine, select, text
 
-from bureau import cli
-from bureau import schema as s
-from bureau.db import make_engine
-from bureau.importing.load import import_batch, table_checksums
-from bureau.importing.problems import Problem
+from jobs import cli
+from jobs.importing.load import import_batch, table_checksums
+from jobs.importing.problems import Problem
 from service_circle import wgs84_to_gcj02
+from store import schema as s
+from store.db import make_engine
 from tests.conftest import ROOT
 
 DATA = ROOT / "tests" / "data" / "import"
@@ -702,7 +702,7 @@ def test_template_command_writes_csv_and_excel(tmp_path: Path) -> None:
 
 
 def test_an_empty_template_imports_as_nothing_to_do(tmp_path: Path, city_sqlite: Path) -> None:
-    from bureau.importing.templates import BY_NAME, write_template
+    from jobs.importing.templates import BY_NAME, write_template
 
     url = f"sqlite:///{shutil.copy(city_sqlite, tmp_path / 'c.sqlite')}"
     batch = [(f"{name}.xlsx", write_template(BY_NAME[name], "xlsx", "zh")) for name in ("targets", "loans")]
@@ -737,7 +737,7 @@ def test_point_coordinates_in_wgs84_are_stored_in_gcj02(city_url: str) -> None:
 
 
 def test_the_datum_formula_matches_service_circle() -> None:
-    from bureau.importing.datum import wgs84_to_gcj02 as ours
+    from jobs.importing.datum import wgs84_to_gcj02 as ours
 
     rng = np.random.default_rng(7)
     lon, lat = rng.uniform(73, 136, 5000), rng.uniform(3, 54, 5000)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bureau import schema as s
 from service_circle import wgs84_to_gcj02
+from store import schema as s
 from tests.test_import import city_sqlite, frame, run  # noqa: F401  (fixture)
 
 WGS84_PRJ = 'GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]]]'

@@ -74,7 +74,7 @@ def test_upload_is_for_administrators_only(monkeypatch: pytest.MonkeyPatch, demo
 def test_a_migrated_empty_database_offers_the_first_import(
     monkeypatch: pytest.MonkeyPatch, empty_url: str
 ) -> None:
-    from bureau.db import make_engine, upgrade
+    from store.db import make_engine, upgrade
 
     upgrade(make_engine(empty_url))
     at = _page(monkeypatch, empty_url)

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from bureau import schema as s
-from bureau.db import make_engine
+from store import schema as s
+from store.db import make_engine
 
 
 def _loans(url: str) -> pd.DataFrame:

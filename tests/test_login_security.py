@@ -29,8 +29,8 @@ from streamlit.testing.v1 import AppTest
 from websockets.sync.client import connect
 from websockets.typing import Origin
 
-from bureau import auth, schema
-from bureau.db import make_engine, upgrade
+from store import auth, schema
+from store.db import make_engine, upgrade
 from tests.conftest import ROOT
 
 PASSWORD = "s3cret-pass"
@@ -210,7 +210,7 @@ def test_the_documented_login_role_suffices_on_postgresql(pg_url: str, cheap_scr
 
 
 def test_an_administrator_unlocks_a_name(demo_url: str, cheap_scrypt: None) -> None:
-    from bureau.cli import main
+    from jobs.cli import main
 
     engine = make_engine(demo_url)
     name = _user(demo_url)
@@ -255,7 +255,7 @@ def test_wrong_passwords_lock_the_login_page_with_an_audit_entry_each(
 
 
 def test_a_disabled_user_is_refused_at_the_next_rerun(monkeypatch: pytest.MonkeyPatch, demo_url: str) -> None:
-    from bureau.cli import main
+    from jobs.cli import main
 
     name = _user(demo_url)
     at = _app(monkeypatch, demo_url, "builtin")

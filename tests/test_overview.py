@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import Engine, insert
 from streamlit.testing.v1 import AppTest
 
-from bureau import schema as s
-from bureau.db import make_engine
 from i18n import fmt_int, fmt_month, fmt_pct
 from queries import meta, overview, targets
 from service_circle import coverage, summarise, to_wgs84
+from store import schema as s
+from store.db import make_engine
 from tests.conftest import ROOT
 
 FLOWS = ("urban_new_employment", "reemployment", "difficulty_employment", "skills_training")

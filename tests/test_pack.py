@@ -17,13 +17,13 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 from streamlit.testing.v1 import AppTest
 
-from bureau import schema as s
-from bureau.cli import main
-from bureau.db import make_engine
-from bureau.pack import excel, snapshot
 from i18n import t
+from jobs.cli import main
+from jobs.pack import excel, snapshot
 from privacy import protect
 from queries import targets
+from store import schema as s
+from store.db import make_engine
 from tests.conftest import ROOT
 
 QUARTER = "2026Q3"  # the tiny demo runs to 2026-10, so Q3 is complete and Q4 partial

@@ -15,9 +15,9 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy import column as sa_column
 from sqlalchemy import table as sa_table
 
-from bureau import partitions, schema
-from bureau.db import make_engine, upgrade
 from queries import checks, circle, explore, forecasts, funds, overview, targets
+from store import partitions, schema
+from store.db import make_engine, upgrade
 
 CALLS: dict[str, Callable[[Engine], pd.DataFrame]] = {
     "attainment": lambda e: targets.attainment(e, 2026, 9),
@@ -157,7 +157,7 @@ def test_every_table_has_a_place_in_the_distributed_design() -> None:
 
 
 def test_layouts_convert_both_ways_keeping_every_row(pg_url: str) -> None:
-    from bureau import demo
+    from jobs import demo
     from tests.conftest import UNTIL
 
     engine = make_engine(pg_url)

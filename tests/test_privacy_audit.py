@@ -83,14 +83,14 @@ from scipy.optimize import linprog
 from sqlalchemy import Engine, and_, delete, func, insert, literal, or_, select
 from threadpoolctl import threadpool_limits
 
-from bureau import schema as s
-from bureau.db import make_engine
-from bureau.disclosure import plan_for
-from bureau.indicators import DERIVED_FROM_GROUPS, GROUPS
-from bureau.refresh import AGG_COLS
+from figures.disclosure import plan_for
+from jobs.refresh import AGG_COLS
 from privacy import protect
 from queries import checks, explore, forecasts, frame, funds, overview, targets
 from queries.adjustment import adjustment_panel
+from store import schema as s
+from store.db import make_engine
+from store.indicators import DERIVED_FROM_GROUPS, GROUPS
 from tests.test_privacy_paths import UNE, YEAR, K, X, Y, crafted  # noqa: F401  (crafted: the shared fixture)
 
 FAMILY: dict[str, frozenset[str]] = {ind: frozenset(groups) for ind, groups in DERIVED_FROM_GROUPS.items()}

@@ -30,10 +30,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, func, select
 
-from bureau import schema as s
-from bureau.disclosure import plan_for
+from figures.disclosure import plan_for
 from privacy import protect
 from queries import checks, explore, frame, funds, overview
+from store import schema as s
 from tests.test_privacy_audit import Figures, Geography, Leader, audit, report
 from tests.test_privacy_paths import YEAR, K
 

@@ -73,12 +73,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, and_, delete, func, insert, literal, select, update
 
-from bureau import schema as s
-from bureau.db import make_engine
-from bureau.pack import snapshot
-from bureau.refresh import AGG_COLS
+from jobs.pack import snapshot
+from jobs.refresh import AGG_COLS
 from queries import checks, explore, forecasts, frame, funds, overview, targets
 from queries.disclosure import kind_of
+from store import schema as s
+from store.db import make_engine
 from tests.conftest import ROOT
 from tests.test_privacy_audit import (  # noqa: F401  (consistent, crafted: the shared fixtures)
     YEAR,

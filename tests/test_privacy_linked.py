@@ -361,9 +361,9 @@ def test_the_cube_and_the_plan_are_the_same_on_every_database(both_demo_urls: st
     plan. Its rows equal the agg_monthly rows they come from (the one-group indicators read as their group)."""
     from pandas.testing import assert_frame_equal
 
-    from bureau.db import make_engine
-    from bureau.disclosure import plan_for
+    from figures.disclosure import plan_for
     from queries import disclosure
+    from store.db import make_engine
 
     keys = ["indicator_code", "group_code", "area_code", "year", "month"]
 

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, func, select
 
-from bureau import schema as s
-from bureau.disclosure import plan_for
+from figures.disclosure import plan_for
 from privacy import protect
 from queries import explore, frame, funds, overview
+from store import schema as s
 from tests.test_privacy_paths import YEAR, K
 
 SPEND = "subsidy_spending"
@@ -176,7 +176,7 @@ def test_the_money_queries_are_the_same_on_every_database(both_demo_urls: str, d
     the sharded layout: the same rows, and the same figures shown through the same plan."""
     from pandas.testing import assert_frame_equal
 
-    from bureau.db import make_engine
+    from store.db import make_engine
 
     def read(url: str) -> dict[str, pd.DataFrame]:
         engine = make_engine(url)

@@ -31,11 +31,11 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine
 
 import queries
-from bureau.db import make_engine
-from bureau.pack import excel, pdf, snapshot
+from jobs.pack import excel, pdf, snapshot
 from privacy import block_ends, protect
 from queries import checks, classification, explore, forecasts, funds, overview, targets
 from queries.adjustment import adjustment_panel
+from store.db import make_engine
 from tests.conftest import ROOT
 
 K = 10
@@ -45,8 +45,8 @@ YEAR = 2026
 
 # Functions outside queries/ that pages run through the query runner, and why they hold no person counts.
 OTHER_PATHS = {
-    "bureau.importing.history.imports": "import loads: who loaded which files when (no figures)",
-    "bureau.importing.history.replacements": "replaced figures of imports; person-level tables for admins only",
+    "jobs.importing.history.imports": "import loads: who loaded which files when (no figures)",
+    "jobs.importing.history.replacements": "replaced figures of imports; person-level tables for admins only",
 }
 
 

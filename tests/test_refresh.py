@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from bureau import refresh
-from bureau import schema as s
-from bureau.db import make_engine
-from bureau.importing.load import import_batch
+from jobs import refresh
+from jobs.importing.load import import_batch
+from store import schema as s
+from store.db import make_engine
 from tests.conftest import ROOT
 
 KEY = ["year", "month", "area_code", "indicator_code", "group_code"]

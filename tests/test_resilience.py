@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hst
 from streamlit.testing.v1 import AppTest
 
-from bureau.db import make_engine
+from store.db import make_engine
 from tests.conftest import ROOT, PgCluster
 from tests.test_targets import HAND, build
 

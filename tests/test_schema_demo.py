@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, insert, select
 
-from bureau import demo, schema
-from bureau.db import make_engine, missing_tables, upgrade
+from jobs import demo
+from store import schema
+from store.db import make_engine, missing_tables, upgrade
 from tests.conftest import UNTIL
 
 

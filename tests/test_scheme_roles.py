@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from bureau import schema as s
-from bureau import schemes
-from bureau.db import make_engine
+from jobs import schemes
 from scoring import PRESETS
+from store import schema as s
+from store.db import make_engine
 from tests.conftest import ROOT
 from ui import common
 

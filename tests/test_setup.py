@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 from streamlit.testing.v1 import AppTest
 
-from bureau import forecast_refresh
-from bureau import schema as s
-from bureau.cli import main
-from bureau.db import make_engine
+from jobs import forecast_refresh
+from jobs.cli import main
+from store import schema as s
+from store.db import make_engine
 from tests.conftest import ROOT, UNTIL
 from tests.test_pack import copy_db
 

@@ -9,12 +9,12 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, insert
 from streamlit.testing.v1 import AppTest
 
-from bureau import schema
-from bureau.db import make_engine, upgrade
-from bureau.indicators import INDICATORS
 import figures.targets
 from figures.rules import Rules
 from queries import targets
+from store import schema
+from store.db import make_engine, upgrade
+from store.indicators import INDICATORS
 from tests.conftest import ROOT
 
 

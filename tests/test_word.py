@@ -12,12 +12,12 @@ from docx.oxml.ns import qn
 
 import figures.briefing as fb
 import figures.targets
-from bureau.cli import main
-from bureau.db import make_engine
 from figures.rules import rules
 from figures.run import plain
 from i18n import fmt_int, fmt_pct, t
+from jobs.cli import main
 from queries import meta
+from store.db import make_engine
 from tests.test_pack import QUARTER, copy_db
 
 UNE = "urban_new_employment"

@@ -15,11 +15,11 @@ from pathlib import Path
 import streamlit as st
 from sqlalchemy import Engine
 
-from bureau import auditlog, auth
-from bureau.auth import User
-from bureau.config import settings
-from bureau.db import make_engine
 from i18n import t
+from store import auditlog, auth
+from store.auth import User
+from store.config import settings
+from store.db import make_engine
 
 SESSION_KEY = "auth_user"
 
@@ -62,7 +62,7 @@ def audit_log() -> auditlog.AuditLog:
 
 def record(user: User | None, action: str, target: str, detail: str | None = None) -> bool:
     """Audit one action without holding up the page: written within half a second or kept in the spool and
-    written later (bureau.auditlog); never lost silently. True when it is already in the database."""
+    written later (store.auditlog); never lost silently. True when it is already in the database."""
     return audit_log().record(auth.audit_row(user, action, target, detail))
 
 

@@ -10,10 +10,10 @@ import pandas as pd
 import streamlit as st
 
 import service_circle as sc
-from bureau.config import settings
 from figures.rules import rules
 from i18n import t
 from queries import circle, meta
+from store.config import settings
 from ui import charts, charts_circle
 from ui.common import query
 

@@ -14,14 +14,14 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
-from bureau.auth import User
-from bureau.config import settings
-from bureau.db import make_engine
-from bureau.disclosure import plan_for
-from bureau.spreadsheet import csv_bytes
+from figures.disclosure import plan_for
 from i18n import catalogue, fmt_date, fmt_month, t
+from jobs.spreadsheet import csv_bytes
 from privacy import linked, needs_plan, protect
 from queries import meta
+from store.auth import User
+from store.config import settings
+from store.db import make_engine
 from ui.auth import audit_log, current_user, record
 from ui.auth import sidebar as auth_sidebar
 from ui.downloads import download_button
@@ -145,6 +145,14 @@ def figure(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     url = settings().db_url
     key = repr((args, sorted(kwargs.items())))
     return _figure(f"{fn.__module__}.{fn.__name__}", url, _version(url), scope, key, args, kwargs)
+
+
+def fresh(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a ``queries`` function uncached (what a user has just saved must show), scoped and protected like
+    :func:`query`."""
+    kwargs = scoped(fn, kwargs)
+    k = settings().min_cell_persons
+    return protect(fn(engine(), *args, **kwargs), k, getattr(fn, "sensitive", None), None)
 
 
 def _freshness(status: meta.DataStatus, lang: str) -> str:

@@ -8,7 +8,7 @@ module calls ``download_button`` any other way. Each download writes two audit l
 - ``download`` when the file is built and sent (``data`` is a callable, built only then): this line is also
   written when a client fetches the file's address without a click.
 
-The bytes are built by the caller's function (``bureau.spreadsheet``, ``bureau.pack``, ...); this module only
+The bytes are built by the caller's function (``jobs.spreadsheet``, ``jobs.pack``, ...); this module only
 decides how the button is shown and audited.
 """
 
@@ -20,8 +20,8 @@ from typing import Any
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from bureau import auth
-from bureau.auth import User
+from store import auth
+from store.auth import User
 from ui.auth import audit_log, record
 
 MAX_DETAIL = 2000

@@ -1,12 +1,12 @@
 """The Data page's forecast refresh (administrators only): a button, then progress while the job runs in a
-background thread of this process (``bureau.forecast_refresh``), then the outcome."""
+background thread of this process (``jobs.forecast_refresh``), then the outcome."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from bureau import forecast_refresh as job
-from bureau.config import settings
+from jobs import forecast_refresh as job
+from store.config import settings
 from ui.auth import record
 from ui.common import Ctx
 

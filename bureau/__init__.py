@@ -1,1 +1,0 @@
-"""The employment database and its jobs: configuration, schema, demo city, refresh and the CLI."""
