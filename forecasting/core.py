@@ -214,6 +214,10 @@ def select_and_fit(
         best = "snaive"
     if ALWAYS_COMBINE and M.COMBO in scores:
         best = M.COMBO
+        # The stock-flow model is not a member (it was never tried on public data): it replaces the
+        # combination only where it beats it inside the backtest by the usual margin.
+        if M.STOCKFLOW in scores and scores[M.STOCKFLOW] <= scores[M.COMBO] * COMBO_MARGIN:
+            best = M.STOCKFLOW
     for choice in [best, *[r for r in ranked if r != best]]:
         members = list(weights) if choice == M.COMBO else [choice]
         final = {k: v for k, v in full_fits.items() if k in members} or _fit_members(
@@ -237,7 +241,9 @@ def select_and_fit(
         )
         if choice == M.COMBO:
             why += "; weights " + ", ".join(f"{k} {weights.get(k, 0.0):.2f}" for k in members)
-        if choice == M.COMBO and choice != ranked[0] and ALWAYS_COMBINE:
+        if choice == M.STOCKFLOW and ALWAYS_COMBINE:
+            why += "; the stock-flow model beat the combination by more than 5%"
+        elif choice == M.COMBO and choice != ranked[0] and ALWAYS_COMBINE:
             why += f"; combination kept over {ranked[0]}: choosing one model on a few origins lost accuracy"
         elif choice == M.COMBO and choice != ranked[0]:
             why += f"; combination kept over {ranked[0]}: within 5%, and combinations are steadier"

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, func, select
 
-from bureau import schema as s
 from forecasting import backtest, forecast
 from forecasting.stockflow import forecast_stock, outflow_rate, outflows, rebuild
+from store import schema as s
 
 
 def test_identity_on_a_hand_built_series() -> None:
@@ -115,3 +115,16 @@ def test_the_identity_holds_on_the_demo_registry(demo_engine: Engine) -> None:
         prev = st.shift(1, fill_value=0.0)
         implied = prev + regs.loc[area].to_numpy() - exits.loc[area].to_numpy()
         np.testing.assert_allclose(st.to_numpy(), implied.to_numpy(), err_msg=str(area))
+
+
+def test_seasonal_mean_by_hand() -> None:
+    from forecasting.stockflow import seasonal_mean
+
+    y = np.concatenate([np.arange(12.0), np.arange(12.0) + 2, np.arange(12.0) + 4, [99.0] * 5])  # 41 months
+    mean, sd = seasonal_mean(y[:36], 13)
+    np.testing.assert_allclose(mean, np.concatenate([np.arange(12.0) + 2, [2.0]]))
+    assert np.all(sd > 0)
+    # The months line up with the calendar whatever the length: 30 months, the last three whole years are
+    # not available, two are (months 6..29); month 30 is the same calendar month as month 6 and 18.
+    mean, _ = seasonal_mean(y[:30], 1)
+    np.testing.assert_allclose(mean, [(y[6] + y[18]) / 2])
