@@ -516,9 +516,7 @@ def main() -> None:
     if len(hier):
         print(hier.to_string())
     if not (args.quick or args.no_doc):
-        cmd = "cd /work/main && .venv/bin/python bench/bench_forecasting.py" + (
-            " --test-set" if args.test_set else ""
-        )
+        cmd = "cd /work/main && .venv/bin/python bench/bench_forecasting.py " + " ".join(sys.argv[1:])
         md = to_markdown(table, info, timing, wall, cmd, which)
         write_doc(md, which)
         print(md)
