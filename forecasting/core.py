@@ -163,7 +163,8 @@ def select_and_fit(
 ) -> Plan:
     """Rolling-origin backtest inside the data, pick/combine, refit on all data, calibrate intervals.
 
-    ``candidates`` may include ``"combo"`` (equal-weight ETS+SARIMA+Theta); a single name forces it.
+    ``candidates`` may include ``"combo"`` (ETS+SARIMA+snaive_level weighted by inverse backtest MSE); a single
+    name forces that model.
     ``inflow`` (the flow into the stock ``values``, same months) enables the ``stockflow`` candidate.
     """
     n = len(values)
