@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     mig.set_defaults(func=_cmd_migrate)
     fc = sub.add_parser("forecast", help="compute and store forecasts with their accuracy record")
     fc.set_defaults(func=_cmd_forecast)
-    _extend("forecast_job", fc)
+    _extend("forecast", fc)
     rd = sub.add_parser("roads", help="import a road network (GeoJSON lines) for network-distance coverage")
     rd.set_defaults(func=_cmd_roads)
     _extend("roads", rd)
@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _extend(module: str, parser: argparse.ArgumentParser, hook: str = "add_arguments") -> None:
     """Let a job module add its own arguments (``hook(parser)``), when it is installed."""
     try:
-        mod = importlib.import_module(f"bureau.{module}")
+        mod = importlib.import_module(f"jobs.{module}")
     except ModuleNotFoundError:
         return
     getattr(mod, hook)(parser)
