@@ -105,9 +105,20 @@ STREET_ROWS = [
 class Fake:
     """A runner over hand-built frames (what the protected queries would return)."""
 
-    def __init__(self, late: bool = True) -> None:
+    def __init__(self, late: bool = True, hide: frozenset[str] = frozenset()) -> None:
         self.late = late
+        self.hide = (
+            hide  # areas whose figures small-count suppression hid (NaN, as privacy.protect leaves them)
+        )
         self.calls: list[str] = []
+
+    def hidden(self, frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame.copy()
+        gone = out["area_code"].isin(self.hide)
+        for col in ("actual", "completion_rate", "pace_gap"):
+            out[col] = out[col].astype(float).where(~gone)
+        out["suppressed"] = gone
+        return out
 
     def __call__(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
         self.calls.append(fn.__name__)
@@ -120,9 +131,9 @@ class Fake:
                 return pd.DataFrame([total, rate_row("420100", ("武汉市", "Wuhan"))])
             if level == "street":
                 if kwargs.get("parent_code") == "420104":
-                    return pd.DataFrame(STREET_ROWS)
+                    return self.hidden(pd.DataFrame(STREET_ROWS))
                 return pd.DataFrame(columns=list(STREET_ROWS[0]))
-            return pd.DataFrame(DISTRICT_ROWS[month])
+            return self.hidden(pd.DataFrame(DISTRICT_ROWS[month]))
         if fn is forecasts.newest_run or fn is overview.latest_forecast:
             return None if fn is forecasts.newest_run else pd.DataFrame()
         if fn is targets.monthly_curve:
@@ -218,3 +229,24 @@ def test_a_planners_briefing_mentions_no_other_district(demo_url: str) -> None:
         assert not [n for n in others if n in text]
         assert not [c for c in names["area_code"] if c != own and c in text]
         assert names.set_index("area_code").loc[own, col] in text
+
+
+def test_a_hidden_figure_is_never_written() -> None:
+    """Jiang'an's figures hidden: no status, no move, no gap sentence names it. Baofeng Street's hidden: the gap
+    is not put on it (nor its 50 persons, which with its target would give its actual back)."""
+    for lang, district, street in (("zh", "江岸区", "宝丰街道"), ("en", "Jiang'an", "Baofeng")):
+        text = fb.briefing(Fake(hide=frozenset({"420102"})), RULES, Y, M, lang).text()
+        assert district not in text
+        text = fb.briefing(Fake(hide=frozenset({"420104001"})), RULES, Y, M, lang).text()
+        assert street not in text
+        assert (
+            "硚口区（略滞后）比序时进度少50人" if lang == "zh" else "Qiaokou District (slightly behind) is 50"
+        ) in text
+
+
+@pytest.mark.postgres
+def test_the_briefing_reads_the_same_on_postgresql(demo_url: str, pg_demo_url: str) -> None:
+    from store.db import make_engine
+
+    said = [fb.briefing(plain(make_engine(u), 10), RULES, Y, M, "zh").text() for u in (demo_url, pg_demo_url)]
+    assert said[0] == said[1] and said[0].startswith("截至2026年10月")
