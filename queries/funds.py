@@ -440,3 +440,67 @@ def fund_years(engine: Engine) -> pd.DataFrame:
     with engine.connect() as conn:
         out = frame(conn, stmt)
     return out.astype({"year": int, "months": int})
+
+
+#: What each source of money is (seed 002 §二): the city splits the transfer pot; ``district_own`` is never split.
+TRANSFER_SOURCES: tuple[str, ...] = ("central", "provincial", "city")
+OWN_SOURCE = "district_own"
+
+
+@non_person("money: the fund allocated to each district by source")
+def funds_by_source(engine: Engine, year: int) -> pd.DataFrame:
+    """The year's fund allocation per district and source: ``area_code, source, amount_yuan`` (yuan), sources
+    ``central, provincial, city`` (the transfer pot the city splits) and ``district_own`` (the district's own
+    budget money, §二(一)). Empty when the year has no allocation."""
+    fa = s.fund_allocation
+    stmt = (
+        select(
+            fa.c.district_code.label("area_code"),
+            fa.c.source,
+            cast(func.sum(fa.c.amount_yuan), Float).label("amount_yuan"),
+        )
+        .where(fa.c.year == year)
+        .group_by(fa.c.district_code, fa.c.source)
+        .order_by(fa.c.district_code, fa.c.source)
+    )
+    with engine.connect() as conn:
+        out = frame(conn, stmt)
+    out["amount_yuan"] = out["amount_yuan"].astype(float)
+    return out
+
+
+@non_person("public finance: general budget revenue and resident population of each district")
+def district_finance(engine: Engine, year: int) -> pd.DataFrame:
+    """Per district: ``area_code, budget_revenue_yuan`` (the year's general budget revenue),
+    ``last_revenue_yuan`` (the year before's, the base of the 1.5 % own-funds rule), ``resident_population``
+    and ``revenue_per_resident_yuan`` (the year's revenue ÷ residents, the fiscal-difficulty proxy)."""
+    ar, ay = s.area, s.area_year
+    now, last = ay.alias("ay_now"), ay.alias("ay_last")
+    code = ar.c.area_code
+    stmt = (
+        select(
+            code,
+            cast(now.c.budget_revenue_yuan, Float).label("budget_revenue_yuan"),
+            cast(last.c.budget_revenue_yuan, Float).label("last_revenue_yuan"),
+            cast(now.c.resident_population, Float).label("resident_population"),
+            (
+                cast(now.c.budget_revenue_yuan, Float)
+                / func.nullif(cast(now.c.resident_population, Float), 0.0)
+            ).label("revenue_per_resident_yuan"),
+        )
+        .select_from(ar)
+        .outerjoin(now, and_(now.c.area_code == code, now.c.year == year))
+        .outerjoin(last, and_(last.c.area_code == code, last.c.year == year - 1))
+        .where(ar.c.level == "district")
+        .order_by(code)
+    )
+    with engine.connect() as conn:
+        out = frame(conn, stmt)
+    for col in (
+        "budget_revenue_yuan",
+        "last_revenue_yuan",
+        "resident_population",
+        "revenue_per_resident_yuan",
+    ):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+    return out

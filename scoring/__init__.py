@@ -7,7 +7,7 @@ from scoring.aggregate import aggregate
 from scoring.allocation import allocate, allocation_uncertainty, factor_shares
 from scoring.composite import score, score_panel
 from scoring.normalise import normalise
-from scoring.presets import PRESETS
+from scoring.presets import PRESETS, TRANSFER_PRESETS, WUHAN_2009, is_transfer_scheme
 from scoring.robustness import effective_weights, rank_uncertainty, sensitivity, sensitivity_scenarios
 from scoring.scheme import (
     AGGREGATIONS,
@@ -26,6 +26,8 @@ __all__ = [
     "MISSING_RULES",
     "NORMALISATIONS",
     "PRESETS",
+    "TRANSFER_PRESETS",
+    "WUHAN_2009",
     "GradeBand",
     "Scheme",
     "SchemeError",
@@ -35,6 +37,7 @@ __all__ = [
     "allocation_uncertainty",
     "effective_weights",
     "factor_shares",
+    "is_transfer_scheme",
     "normalise",
     "rank_uncertainty",
     "score",

@@ -6,6 +6,7 @@ from, and a what-if copy (``PRESETS[name].with_name("...")``) can change any of 
 
 from __future__ import annotations
 
+from scoring.funds_methods import WUHAN_FACTORS
 from scoring.scheme import GradeBand, Scheme, SchemeIndicator
 
 I = SchemeIndicator  # noqa: E741 - short alias keeps the tables below readable
@@ -13,12 +14,10 @@ I = SchemeIndicator  # noqa: E741 - short alias keeps the tables below readable
 GUARANTEE_FUND_5 = Scheme(
     name="guarantee_fund_5",
     description=(
-        "Seed 002's five-indicator split of the start-up loan guarantee fund. Weights 30/20/20/15/15: "
-        "the new-loan target carries most weight because the fund backs next year's lending; last "
-        "year's completion and the recovery rate reward performance and risk control; the outstanding "
-        "loan balance and the existing guarantee-fund balance size the exposure. Size factors use "
-        "'fracmax' (value / city maximum) so shares stay proportional to size; rates are measured "
-        "against 100 %. Allocate with scoring.allocate(score(...), pot)."
+        "Seed 002 §二(四)'s five indicators of the start-up loan guarantee fund, each taken as the district's "
+        "share of the city total (scoring.funds_methods.guarantee_split); districts match 50 %. The seed gives "
+        "no weights: 30/20/20/15/15 is an example, not the bureau's rule. Used as a score, size factors use "
+        "'fracmax' and rates are measured against 100 %."
     ),
     aggregation="arithmetic",
     missing="zero",
@@ -41,7 +40,7 @@ GUARANTEE_FUND_5 = Scheme(
 FACTOR_METHOD = Scheme(
     name="factor_method",
     description=(
-        "Factor method in the style of Hunan's 2014 employment-fund rules: budget execution 0.3, "
+        "Alternative, not seed 002: factor method in the style of Hunan's 2014 employment-fund rules: budget execution 0.3, "
         "spending performance 0.2, local input 0.2, fiscal difficulty 0.2, labour factor 0.1, grouped "
         "as basic (labour), input (local input), performance (execution + spending performance) and "
         "fiscal difficulty. Budget execution = spending progress 0.15 + year-end balance 0.15 (full "
@@ -129,3 +128,37 @@ GRADING_100 = Scheme(
 )
 
 PRESETS: dict[str, Scheme] = {s.name: s for s in (GUARANTEE_FUND_5, FACTOR_METHOD, GRADING_100)}
+
+#: The weights of seed 002 §二(二)'s five factors until the bureau records its own (docs/funds.md): the seed names
+#: the factors and no weights, so no factor is favoured — equal weights, the OECD/JRC Handbook's default when
+#: there is no agreed basis for others. Directions: the fiscal-difficulty proxy (revenue per resident) is lower =
+#: more money; normalisation is unused (each factor is the district's share of the city total).
+WUHAN_2009 = Scheme(
+    name="wuhan_2009",
+    description=(
+        "Seed 002 §二(二): the transfer fund split by the district's funds raised, target workload, last year's "
+        "results, fiscal difficulty (general budget revenue per resident, inverted) and fund-use performance, "
+        "each as the district's share of the city total. Default weights equal (20 % each): the seed gives none."
+    ),
+    aggregation="arithmetic",
+    missing="mean",
+    locked=True,
+    indicators=tuple(
+        I(
+            code=code,
+            direction="lower" if code == "revenue_per_resident_yuan" else "higher",
+            normalisation="fracmax",
+            weight=0.2,
+            group="wuhan_2009",
+        )
+        for code in WUHAN_FACTORS
+    ),
+)
+#: Transfer-split methods: seed 002's (the official preset) and Hunan 2014's (a labelled alternative).
+TRANSFER_PRESETS: dict[str, Scheme] = {WUHAN_2009.name: WUHAN_2009, FACTOR_METHOD.name: FACTOR_METHOD}
+
+
+def is_transfer_scheme(scheme: Scheme) -> bool:
+    """True for a scheme of seed 002's five transfer factors (the bureau's recorded weights), which splits money
+    and scores nobody."""
+    return set(scheme.codes) <= set(WUHAN_FACTORS)
