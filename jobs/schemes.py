@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
-from scoring import PRESETS, Scheme, SchemeError
+from scoring import PRESETS, TRANSFER_PRESETS, WUHAN_2009, Scheme, SchemeError
 from store import schema as s
 from store.config import settings
 from store.db import make_engine
@@ -46,7 +47,7 @@ def _check_name(name: str) -> str:
         raise SchemeRefused(f"scheme name is {len(clean)} characters; at most {MAX_NAME} fit")
     if clean != name:
         raise SchemeRefused(f"scheme name {name!r} has leading or trailing spaces")
-    if clean in PRESETS:
+    if clean in PRESETS or clean in TRANSFER_PRESETS:
         raise SchemeRefused(f"{clean!r} is a locked preset; save the what-if copy under another name")
     return clean
 
@@ -95,3 +96,65 @@ def save_to_configured_db(scheme: Scheme, user: str, *, role: str | None) -> Non
     if not may_save(role):
         raise SchemeForbidden(f"role {role!r} may not save scoring schemes")
     save_scheme(writable_engine(), scheme, user)
+
+
+def official_weights_scheme(weights: dict[str, float], user: str, now: datetime | None = None) -> Scheme:
+    """Seed 002's five transfer factors with the bureau's ``weights`` (code → weight ≥ 0, every factor named), as
+    a locked scheme named for the time it was set ("official weights 2026-12-03 10:40"): the official scheme from
+    then on (``figures.schemes.official_transfer`` reads the newest)."""
+    missing = sorted(set(WUHAN_2009.codes) - set(weights))
+    unknown = sorted(set(weights) - set(WUHAN_2009.codes))
+    if missing or unknown:
+        raise SchemeError(
+            f"the official weights need exactly the five factors; missing {missing}, unknown {unknown}"
+        )
+    when = now or datetime.now().replace(microsecond=0)
+    description = (
+        f"Seed 002 §二(二)'s five factors with the bureau's own weights, set by {user or 'unknown'} on "
+        f"{when:%Y-%m-%d %H:%M}."
+    )
+    name = f"official weights {when:%Y-%m-%d %H:%M:%S}"
+    return WUHAN_2009.with_name(name, description).with_weights(weights).replace(locked=True)
+
+
+def record_official_weights(
+    engine: Engine, weights: dict[str, float], user: str, now: datetime | None = None
+) -> Scheme:
+    """Store the bureau's official transfer weights (:func:`official_weights_scheme`), locked, with who and when."""
+    when = now or datetime.now().replace(microsecond=0)
+    scheme = official_weights_scheme(weights, user, when)
+    save_scheme(engine, scheme, user, when)
+    return scheme
+
+
+def record_official_in_configured_db(weights: dict[str, float], user: str, *, role: str | None) -> Scheme:
+    """:func:`record_official_weights` from the page: leaders and administrators only (``SchemeForbidden``)."""
+    if not may_save(role):
+        raise SchemeForbidden(f"role {role!r} may not record the official weights")
+    return record_official_weights(writable_engine(), weights, user)
+
+
+def add_arguments(parser: Any) -> None:
+    """``bureau weights``: record the bureau's official weights of seed 002's five transfer factors."""
+    for code, flag in zip(WUHAN_2009.codes, FACTOR_FLAGS, strict=True):
+        parser.add_argument(f"--{flag}", type=float, required=True, help=f"weight of {code} (any unit, >= 0)")
+    parser.add_argument("--by", required=True, help="who sets them (recorded with the time)")
+
+
+#: ``bureau weights`` flags, in the order of the five factors.
+FACTOR_FLAGS: tuple[str, ...] = ("raised", "workload", "results", "difficulty", "performance")
+
+
+def run_cli(args: Any, engine: Engine) -> int:
+    """Record the weights given on the command line; prints the scheme's name and normalised weights."""
+    weights = {
+        code: float(getattr(args, flag)) for code, flag in zip(WUHAN_2009.codes, FACTOR_FLAGS, strict=True)
+    }
+    try:
+        scheme = record_official_weights(engine, weights, args.by)
+    except ValueError as exc:
+        print(f"bureau weights: {exc}")
+        return 2
+    shares = ", ".join(f"{c} {w:.1%}" for c, w in scheme.normalised_weights().items())
+    print(f"recorded {scheme.name!r} by {args.by}: {shares}")
+    return 0

@@ -13,6 +13,9 @@ import pandas as pd
 HIGHLIGHT = "#C62828"
 BASE = "#1565C0"
 MUTED = "#90A4AE"
+# Every bar named (issue #19): Vega drops labels it thinks overlap; with a step per district it never has to.
+AREA_AXIS = alt.Axis(labelOverlap=False, labelLimit=200, labelFontSize=12)
+ROW = 26  # pixels per district
 
 
 def _colour(highlight: str | None) -> Any:
@@ -30,7 +33,7 @@ def score_bars(scores: pd.DataFrame, labels: dict[str, str], highlight: str | No
         .mark_bar()
         .encode(
             x=alt.X("score:Q", title=labels["score"]),
-            y=alt.Y("area:N", sort=order, title=None),
+            y=alt.Y("area:N", sort=order, title=None, axis=AREA_AXIS),
             color=_colour(highlight),
             tooltip=[
                 alt.Tooltip("area:N", title=labels["area"]),
@@ -38,7 +41,7 @@ def score_bars(scores: pd.DataFrame, labels: dict[str, str], highlight: str | No
                 alt.Tooltip("rank:Q", title=labels["rank"]),
             ],
         )
-        .properties(height=max(180, 24 * len(data)))
+        .properties(height=max(180, ROW * len(data)))
     )
 
 
@@ -50,7 +53,7 @@ def rank_bands(bands: pd.DataFrame, labels: dict[str, str], highlight: str | Non
     data = bands.dropna(subset=["rank_nominal"]).sort_values(["rank_nominal", "rank_median"])
     order = data["area"].tolist()
     n = max(int(data["rank_p95"].max()) if len(data) else 1, 1)
-    y = alt.Y("area:N", sort=order, title=None)
+    y = alt.Y("area:N", sort=order, title=None, axis=AREA_AXIS)
     x_scale = alt.Scale(domain=[0.5, n + 0.5])
     tooltip = [
         alt.Tooltip("area:N", title=labels["area"]),
@@ -73,7 +76,7 @@ def rank_bands(bands: pd.DataFrame, labels: dict[str, str], highlight: str | Non
     nominal = base.mark_tick(color="black", thickness=2, size=14).encode(
         x="rank_nominal:Q", y=y, tooltip=tooltip
     )
-    return (band + median + nominal).properties(height=max(180, 24 * len(data)))
+    return (band + median + nominal).properties(height=max(180, ROW * len(data)))
 
 
 def weight_bars(weights: pd.DataFrame, labels: dict[str, str]) -> alt.Chart:
@@ -83,7 +86,7 @@ def weight_bars(weights: pd.DataFrame, labels: dict[str, str]) -> alt.Chart:
         alt.Chart(weights)
         .mark_bar()
         .encode(
-            y=alt.Y("indicator:N", title=None, sort=None),
+            y=alt.Y("indicator:N", title=None, sort=None, axis=AREA_AXIS),
             x=alt.X("weight:Q", title=labels["weight"], axis=alt.Axis(format="%")),
             yOffset=alt.YOffset("kind:N"),
             color=alt.Color(
@@ -105,7 +108,7 @@ def category_bars(spending: pd.DataFrame, labels: dict[str, str]) -> alt.Chart:
         alt.Chart(spending)
         .mark_bar()
         .encode(
-            y=alt.Y("area:N", title=None),
+            y=alt.Y("area:N", title=None, axis=AREA_AXIS),
             x=alt.X("amount_yuan:Q", title=labels["amount"], stack="normalize", axis=alt.Axis(format="%")),
             color=alt.Color("category:N", title=labels["category"], legend=alt.Legend(orient="bottom")),
             tooltip=[
@@ -115,7 +118,7 @@ def category_bars(spending: pd.DataFrame, labels: dict[str, str]) -> alt.Chart:
                 alt.Tooltip("share_pct:Q", title="%", format=".1f"),
             ],
         )
-        .properties(height=max(180, 24 * spending["area"].nunique()))
+        .properties(height=max(180, ROW * spending["area"].nunique()))
     )
 
 
@@ -125,7 +128,7 @@ def allocation_bars(
     """What-if amount (bar), its 5th–95th percentile over the Monte Carlo runs (rule) and last year's actual
     (tick). ``alloc``: ``area_code, area, amount_yuan, amount_p05, amount_p95, last_year_yuan``."""
     data = alloc.sort_values("amount_yuan", ascending=False)
-    y = alt.Y("area:N", sort=data["area"].tolist(), title=None)
+    y = alt.Y("area:N", sort=data["area"].tolist(), title=None, axis=AREA_AXIS)
     tooltip = [
         alt.Tooltip("area:N", title=labels["area"]),
         alt.Tooltip("amount_yuan:Q", title=labels["amount"], format=",.2f"),
@@ -142,4 +145,38 @@ def allocation_bars(
         )
     if data["last_year_yuan"].notna().any():
         layers.append(base.mark_tick(color="#F9A825", thickness=3, size=16).encode(x="last_year_yuan:Q", y=y))
-    return alt.layer(*layers).properties(height=max(180, 24 * len(data)))  # type: ignore[return-value]
+    return alt.layer(*layers).properties(height=max(180, ROW * len(data)))  # type: ignore[return-value]
+
+
+def split_bars(
+    alloc: pd.DataFrame, labels: dict[str, str], highlight: str | None = None
+) -> alt.LayerChart | alt.Chart:
+    """The proposed split in 万元 (bar, every district named), last year's amount from the same pot (tick), the
+    Monte Carlo 5th–95th percentile (rule) and a floor/cap mark beside a bar held by its bound.
+
+    ``alloc``: ``area_code, area, amount_wan, last_year_wan, p05_wan, p95_wan, bound_text``. The x scale is the
+    chart's own (from zero to the largest of these figures), never another pot's.
+    """
+    data = alloc.sort_values("amount_wan", ascending=False)
+    order = data["area"].tolist()
+    y = alt.Y("area:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelLimit=200))
+    top = float(
+        pd.concat([data["amount_wan"], data["last_year_wan"], data["p95_wan"]]).max(skipna=True) or 1.0
+    )
+    x = alt.X("amount_wan:Q", title=labels["amount"], scale=alt.Scale(domain=[0, top * 1.15], nice=False))
+    tooltip = [
+        alt.Tooltip("area:N", title=labels["area"]),
+        alt.Tooltip("amount_wan:Q", title=labels["amount"], format=",.2f"),
+        alt.Tooltip("last_year_wan:Q", title=labels["last_year"], format=",.2f"),
+        alt.Tooltip("bound_text:N", title=labels["bound"]),
+    ]
+    base = alt.Chart(data)
+    layers: list[Any] = [
+        base.mark_bar(opacity=0.8).encode(x=x, y=y, color=_colour(highlight), tooltip=tooltip),
+        base.mark_text(align="left", dx=4, color="#37474F").encode(x=x, y=y, text="bound_text:N"),
+    ]
+    if data["p05_wan"].notna().any():
+        layers.append(base.mark_rule(color="black", strokeWidth=2).encode(x="p05_wan:Q", x2="p95_wan:Q", y=y))
+    if data["last_year_wan"].notna().any():
+        layers.append(base.mark_tick(color="#F9A825", thickness=3, size=16).encode(x="last_year_wan:Q", y=y))
+    return alt.layer(*layers).properties(height=max(200, 28 * len(data)))  # type: ignore[return-value]
