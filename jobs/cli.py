@@ -126,6 +126,12 @@ def _cmd_users(args: argparse.Namespace) -> int:
     return users.run_cli(args, make_engine(args.url or settings().db_url))
 
 
+def _cmd_weights(args: argparse.Namespace) -> int:
+    from jobs import schemes
+
+    return schemes.run_cli(args, make_engine(args.url or settings().db_url))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
     parser = argparse.ArgumentParser(prog="bureau", description="Jobs for the employment bureau dashboard.")
@@ -173,7 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
     br = sub.add_parser("brief", help="write the month's briefing (Word .docx or Markdown)")
     br.set_defaults(func=_cmd_brief)
     _extend("pack.brief", br)
-    for p in (demo, ref, mig, fc, rd, imp, us, pk, br):
+    wt = sub.add_parser(
+        "weights", help="record the bureau's official weights of the five transfer factors (locked)"
+    )
+    wt.set_defaults(func=_cmd_weights)
+    from jobs import schemes
+
+    schemes.add_arguments(wt)
+    for p in (demo, ref, mig, fc, rd, imp, us, pk, br, wt):
         p.add_argument(
             "--url", help="SQLAlchemy URL (default: EMPLOYMENT_DB_URL, secrets.toml, or the demo file)"
         )
