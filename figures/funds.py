@@ -20,6 +20,7 @@ from figures.targets import attainment
 from queries import funds as q
 from scoring import Scheme, score
 from scoring.funds_methods import (
+    ASPECT_POINTS,
     INVERSE_FACTORS,
     WUHAN_FACTORS,
     evaluation,
@@ -122,13 +123,19 @@ def transfer_factors(
     - ``target_workload``: its urban new employment target of the year;
     - ``last_year_results``: urban new employment achieved by the end of ``month`` (the Targets page's figure);
     - ``revenue_per_resident_yuan``: general budget revenue ÷ residents (inverted when split: fiscal difficulty);
-    - ``performance_score``: the yearly evaluation's total (:func:`fund_evaluation`).
+    - ``performance_score``: the yearly evaluation (:func:`fund_evaluation`) without its "raising and use"
+      aspect, rescaled to 0–100: the district's own money enters the split once, as ``funds_raised_yuan``
+      (the aspect reads own funds and spending against an input that includes them), so changing a district's
+      own funds moves the split through that factor alone.
     """
     src = by_source(run, year)[["area_code", q.OWN_SOURCE]]
     fin = run(q.district_finance, year)[["area_code", "revenue_per_resident_yuan"]]
     att = attainment(run, rules, year, month)
     att = att[att["indicator_code"] == RESULTS_INDICATOR][["area_code", "target", "actual"]]
-    ev = fund_evaluation(run, year, month, assessed)[["area_code", "total"]]
+    ev = fund_evaluation(run, year, month, assessed)
+    ev = ev.assign(total=(ev["total"] - ev["raising_use"]) * 100 / (100 - ASPECT_POINTS))[
+        ["area_code", "total"]
+    ]
     out = (
         fin.merge(src, on="area_code", how="left")
         .merge(att, on="area_code", how="left")

@@ -201,7 +201,7 @@ def _scheme(engine: Engine) -> Any:
     from scoring import PRESETS
 
     listed = schemes.list_schemes(lambda fn, *args, **kwargs: fn(engine, *args, **kwargs))
-    official = listed[(~listed["preset"]) & (listed["locked"])]
+    official = listed[(~listed["preset"]) & (listed["locked"]) & (listed["kind"] == "score")]
     if not official.empty:
         return schemes.load_scheme(
             lambda fn, *args, **kwargs: fn(engine, *args, **kwargs), str(official["name"].iloc[0])
@@ -267,14 +267,16 @@ def _cards(ranking: pd.DataFrame, names: pd.DataFrame) -> tuple[pd.DataFrame, pd
 
 
 def _funds(engine: Engine, year: int, month: int, names: pd.DataFrame, k: int) -> dict[str, Any]:
-    from queries import funds
-    from scoring import allocate, score
+    """Scores and next year's transfer split as the Funds page computes them (figures.funds): the official
+    scoring scheme, the bureau's official transfer weights (else seed 002's preset), the year's transfer pot."""
+    import figures.funds
+    from figures.schemes import official_transfer
 
+    run = _runner(engine, k)
     scheme = _scheme(engine)
-    indicators = _protect(funds.fund_indicators, funds.fund_indicators(engine, year, month), k, engine)
     out: dict[str, Any] = {"scheme": scheme, "note": ""}
     try:
-        scored = score(indicators, scheme)
+        scored, _ = figures.funds.scores(run, scheme, year, month, [])  # type: ignore[arg-type]
     except ValueError as exc:
         out["note"] = f"scores not computed: {exc}"
         out["scores"] = names.iloc[0:0].assign(score=[], rank=[], grade=[])
@@ -287,23 +289,26 @@ def _funds(engine: Engine, year: int, month: int, names: pd.DataFrame, k: int) -
         scores["grade"] = None
     scores["rank"] = scores["rank"].astype(float)
     out["scores"] = scores.sort_values(["rank", "area_code"]).reset_index(drop=True)
-    last = _protect(funds.allocation_totals, funds.allocation_totals(engine, year - 1), k, engine)
-    pot = float(last["amount_yuan"].sum()) if not last.empty else 0.0
+    pot = figures.funds.transfer_pot(run, year)  # type: ignore[arg-type]
     out["pot"] = pot
     if pot <= 0:
-        out["note"] = f"no fund allocation stored for {year - 1}: no pot to split"
+        out["note"] = f"no transfer funds stored for {year}: no pot to split"
         out["allocation"] = names.iloc[0:0]
         return out
     try:
-        alloc = allocate(scored[["area_code", "score"]], pot)
+        split = figures.funds.transfer_split(
+            run,  # type: ignore[arg-type]
+            rules(),
+            official_transfer(run),  # type: ignore[arg-type]
+            year,
+            month,
+            pot,
+        )
     except ValueError as exc:
         out["note"] = f"allocation not computed: {exc}"
         out["allocation"] = names.iloc[0:0]
         return out
-    alloc = alloc.merge(
-        last.rename(columns={"amount_yuan": "last_year_yuan"})[["area_code", "last_year_yuan"]]
-    )
-    alloc["change_yuan"] = alloc["amount_yuan"] - alloc["last_year_yuan"]
+    alloc = split.table
     out["allocation"] = names.merge(
         alloc[["area_code", "share", "amount_yuan", "last_year_yuan", "change_yuan", "bound"]], on="area_code"
     ).sort_values("area_code")
@@ -435,7 +440,7 @@ def build(engine: Engine, quarter: str) -> dict[str, Any]:
             "scheme_description": scheme.description,
             "funds_note": fund["note"],
             "pot_yuan": fund["pot"],
-            "pot_year": year - 1,
+            "pot_year": year,
             "coverage": cov_total,
             "coverage_rule": rules().coverage.kwargs(),
             "forecast_run_id": fc_info["run_id"],
