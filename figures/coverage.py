@@ -28,14 +28,21 @@ def wgs84(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def official(run: Run, rule: CoverageRule, on: date) -> dict[str, Any]:
-    """Share of residents within the official circle of a service point open on ``on``.
+    """Share of residents within the official circle of a service point open on ``on`` whose type the rule
+    counts (``rule.station_types``: by default all but partner points).
 
     Returns ``share`` (fraction; NaN without residents), ``people``, ``covered_people``, ``points`` and
     ``by_district``: one row per district with ``area_code, cells, people, covered_people, covered_share,
     points``.
     """
     cells = run(overview.population_cells)
-    points = run(overview.open_points, on)
+    points = run(overview.open_points, on, levels=tuple(rule.station_types))
+    return covered(cells, points, rule)
+
+
+def covered(cells: pd.DataFrame, points: pd.DataFrame, rule: CoverageRule) -> dict[str, Any]:
+    """:func:`official`'s figures for given cells (``district_code, lon, lat, population, rural, datum``) and
+    points (``district_code, lon, lat, datum``): whichever points the caller chose."""
     if cells.empty:
         empty = pd.DataFrame(
             columns=["area_code", "cells", "people", "covered_people", "covered_share", "points"]

@@ -8,18 +8,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from store import stations
 from store.config import settings
 
 
 @dataclass(frozen=True)
 class CoverageRule:
     """The official 15-minute service circle: within ``minutes`` on foot at ``speed_kmh`` along a path
-    ``circuity`` times the straight line; rural cells within ``rural_distance_m`` in a straight line."""
+    ``circuity`` times the straight line; rural cells within ``rural_distance_m`` in a straight line; from the
+    stations of ``station_types`` (codes of store/stations.py; the bureau's setting, default all but partner)."""
 
     minutes: float = 15.0
     speed_kmh: float = 4.0
     circuity: float = 1.3
     rural_distance_m: float | None = 5000.0
+    station_types: tuple[str, ...] = stations.COUNTED
+
+    @property
+    def partners_counted(self) -> bool:
+        """Whether partner points count toward coverage under this rule."""
+        return "partner" in self.station_types
 
     def kwargs(self) -> dict[str, float | None]:
         """Keyword arguments of :func:`service_circle.coverage`."""
@@ -48,4 +56,5 @@ def rules() -> Rules:
         yellow_margin_pp=cfg.yellow_margin_pp,
         control_cushion_pp=cfg.control_cushion_pp,
         min_cell=cfg.min_cell_persons,
+        coverage=CoverageRule(station_types=cfg.coverage_station_types),
     )

@@ -195,10 +195,12 @@ def city(scale: str, until: pd.Period, seed: int) -> City:
         (street_rows["zone"] == "central").to_numpy(),
     )
     effect = district_effects(rng, [d.code for d in districts], years)
+    points, point_items = demo_city.station_facts(demo_city.service_points(areas, grid, rng), seed)
     base = {
         "area": areas,
         "population_cell": grid.assign(datum="GCJ-02"),
-        "service_point": demo_city.service_points(areas, grid, rng).assign(datum="GCJ-02"),
+        "service_point": points.assign(datum="GCJ-02"),
+        "service_point_item": point_items,
         "indicator": pd.DataFrame([dict(i._asdict(), sort_order=n) for n, i in enumerate(INDICATORS)]),
         "area_year": demo_city.area_years(areas, grid, years, rng, rec.LABOUR_FORCE_SHARE * factor, factor),
     }

@@ -7,14 +7,37 @@ import pandas as pd
 import shapely
 
 from jobs import geo
+from store import stations
 
+# level: (zh, en, staff, capacity in residents served); names from the one list of station types
+_STAFF_CAPACITY = {
+    "district_centre": (20, 250_000),
+    "street_station": (6, 60_000),
+    "community_point": (2, 15_000),
+    "gig_market": (4, 40_000),
+    "partner": (2, 10_000),
+}
 POINT_LEVELS = {
-    # level: (zh, en, staff, capacity in residents served)
-    "district_centre": ("区公共就业服务中心", "district employment service centre", 20, 250_000),
-    "street_station": ("街道劳动保障所", "street labour-security station", 6, 60_000),
-    "community_point": ("社区家门口就业服务站", "community doorstep service point", 2, 15_000),
-    "gig_market": ("零工市场", "gig-work market", 4, 40_000),
-    "partner": ("合作服务点", "partner service point", 2, 10_000),
+    code: (stations.BY_CODE[code].name_zh, stations.BY_CODE[code].name_en, staff, cap)
+    for code, (staff, cap) in _STAFF_CAPACITY.items()
+}
+# Typical floor area (m²) per type: (low, high) of a uniform draw; about one station in eight falls short of its
+# type's standard (store/stations.py), so the page has stations below standard to show.
+_FLOOR_M2 = {
+    "district_centre": (600.0, 1200.0),
+    "street_station": (160.0, 320.0),
+    "community_point": (30.0, 120.0),
+    "gig_market": (200.0, 900.0),
+    "partner": (20.0, 80.0),
+}
+# Chance that a station of the type offers each free service (seed 004's annex), in store/stations.py's order:
+# the offices offer nearly all; doorstep stations the everyday ones; gig markets and partners placement above all.
+_ITEM_CHANCE = {
+    "district_centre": (0.99,) * 10,
+    "street_station": (0.98, 0.98, 0.98, 0.9, 0.97, 0.98, 0.92, 0.85, 0.8, 0.9),
+    "community_point": (0.95, 0.95, 0.95, 0.7, 0.9, 0.85, 0.5, 0.4, 0.3, 0.6),
+    "gig_market": (0.8, 0.98, 0.95, 0.8, 0.5, 0.6, 0.2, 0.2, 0.1, 0.5),
+    "partner": (0.5, 0.9, 0.9, 0.3, 0.2, 0.1, 0.0, 0.1, 0.0, 0.1),
 }
 
 
@@ -204,6 +227,37 @@ def service_points(areas: pd.DataFrame, grid: pd.DataFrame, rng: np.random.Gener
             f"合作{i + 1}号",
         )
     return pd.DataFrame(rows)
+
+
+def station_facts(points: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Floor area, staff short of the standard for some, and the free services each point offers.
+
+    Drawn from a generator of its own (``seed`` with a fixed tag), so the rest of the demo city is unchanged.
+    Returns the points with ``floor_area_m2`` (and ``staff`` lowered for some) and the ``service_point_item`` rows.
+    """
+    rng = np.random.default_rng([seed, 1517])
+    n = len(points)
+    levels = points["level"].to_numpy()
+    lo = np.array([_FLOOR_M2[lv][0] for lv in levels])
+    hi = np.array([_FLOOR_M2[lv][1] for lv in levels])
+    floor = rng.uniform(lo, hi)
+    std_floor = np.array([stations.BY_CODE[lv].min_floor_m2 or 0.0 for lv in levels])
+    short_floor = (rng.random(n) < 0.12) & (std_floor > 0)
+    floor = np.where(short_floor, std_floor * rng.uniform(0.5, 0.95, n), floor)
+    std_staff = np.array([stations.BY_CODE[lv].min_staff or 0 for lv in levels])
+    short_staff = (rng.random(n) < 0.12) & (std_staff > 1)
+    staff = np.where(short_staff, std_staff - 1 - rng.integers(0, 2, n), points["staff"].to_numpy())
+    chance = np.array([_ITEM_CHANCE[lv] for lv in levels])
+    offers = rng.random(chance.shape) < chance
+    rows, cols = np.nonzero(offers)
+    items = pd.DataFrame(
+        {
+            "point_id": points["point_id"].to_numpy()[rows],
+            "item_code": np.asarray(stations.ITEM_CODES)[cols],
+        }
+    )
+    out = points.assign(floor_area_m2=np.round(floor, 0), staff=np.maximum(staff, 0).astype(int))
+    return out, items
 
 
 def area_years(

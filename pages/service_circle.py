@@ -19,6 +19,7 @@ from ui import charts_circle
 from ui import circle_data as cd
 from ui.circle_data import CIRCUITY, FIRST_YEAR, MINUTES, MODES, SPEED_RANGE
 from ui.circle_siting import siting
+from ui.circle_stations import counted_types, rule_note, stations_section
 from ui.common import Ctx, district_choices, download_csv, query, run_page, url_widget
 
 # --- page sections -------------------------------------------------------------------------------------------
@@ -74,7 +75,7 @@ def filters(ctx: Ctx) -> dict[str, Any]:
     )
     year = url_widget(cols[4].selectbox, ctx.t("circle_as_of"), years, "year", default=years[0])
     with st.expander(ctx.t("circle_settings")):
-        c = st.columns(3)
+        c = st.columns(4)
         lo, hi, step = SPEED_RANGE[mode]
         speed = c[0].slider(
             ctx.t("circle_speed"),
@@ -97,6 +98,7 @@ def filters(ctx: Ctx) -> dict[str, Any]:
         rural = c[2].toggle(
             ctx.t("circle_rural_rule"), value=True, key="cc_rural", help=ctx.t("circle_rural_help")
         )
+        types = counted_types(ctx, c[3])
     if roads["edges"] == 0:
         st.caption(ctx.t("circle_no_roads"))
     return dict(
@@ -112,7 +114,7 @@ def filters(ctx: Ctx) -> dict[str, Any]:
         d_names=d_names,
         name_col=name_col,
         roads=roads,
-        src=(settings().db_url, "" if ctx.user.city_wide else str(ctx.user.district_code)),
+        src=(settings().db_url, "" if ctx.user.city_wide else str(ctx.user.district_code), types),
         cut_off=cut_off,
     )
 
@@ -184,7 +186,7 @@ def headline(ctx: Ctx, f: dict[str, Any], summ: dict[str, pd.DataFrame], points:
     if f["model"] == "network":
         rule = ctx.t("circle_rule_network", minutes=f["minutes"], speed=f"{f['speed']:g}")
     rural = ctx.t("circle_rule_rural") if f["rural"] else ctx.t("circle_rule_rural_off")
-    st.caption(f"{rule} {rural} {ctx.t('circle_datum_note')}")
+    st.caption(f"{rule} {rural} {ctx.t('circle_datum_note')} {rule_note(ctx, f['src'][2])}")
 
 
 def coverage_map(ctx: Ctx, f: dict[str, Any], sites: pd.DataFrame | None) -> None:
@@ -448,6 +450,7 @@ def body(ctx: Ctx) -> None:
     with right:
         compare_models(ctx, f)
     station_load(ctx, f, summ, points)
+    stations_section(ctx, f)
     sites = siting(ctx, f)
     with map_slot:
         coverage_map(ctx, f, sites)

@@ -39,6 +39,7 @@ POINT_COLUMNS = [
     "staff",
     "capacity_people",
     "datum",
+    "floor_area_m2",
 ]
 
 
@@ -68,14 +69,17 @@ def _open_at(as_of: date):  # type: ignore[no-untyped-def]
 
 @non_person("facilities: service points, their places and capacities")
 def service_points(
-    engine: Engine, as_of: date | None = None, district_code: str | None = None
+    engine: Engine,
+    as_of: date | None = None,
+    district_code: str | None = None,
+    levels: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
     """Service points, ordered by ``point_id``: all of them, or only those open on ``as_of``.
 
     Open on a day = opened on or before it and not closed on or before it (``closed_on`` is the first day
     closed). Columns: ``point_id, name_zh, name_en, level, district_code, street_code, lon, lat`` (degrees, in
     ``datum``), ``opened_on, closed_on`` (dates), ``staff``, ``capacity_people`` (residents one point can
-    serve), ``datum``.
+    serve), ``datum``, ``floor_area_m2`` (NULL when not recorded). ``levels``: only these station types.
     """
     p = s.service_point
     stmt = select(*(p.c[name] for name in POINT_COLUMNS))
@@ -83,6 +87,8 @@ def service_points(
         stmt = stmt.where(_open_at(as_of))
     if district_code:
         stmt = stmt.where(p.c.district_code == district_code)
+    if levels is not None:
+        stmt = stmt.where(p.c.level.in_(levels))
     with engine.connect() as conn:
         return frame(conn, stmt.order_by(p.c.point_id))
 
@@ -162,3 +168,71 @@ def road_network(engine: Engine, district_code: str | None = None) -> tuple[pd.D
         nodes = frame(conn, select(n.c.node_id.label("node"), n.c.lon, n.c.lat).order_by(n.c.node_id))
         edges = frame(conn, select(e.c.u, e.c.v, e.c.length_m).order_by(e.c.edge_id))
     return nodes, edges
+
+
+@non_person("facilities: the free services each service point offers")
+def point_items(engine: Engine, as_of: date, district_code: str | None = None) -> pd.DataFrame:
+    """The free services (seed 004's annex; codes in store/stations.py) each point open on ``as_of`` offers.
+
+    Columns ``point_id, item_code``, one row per point and service, ordered by both.
+    """
+    p, i = s.service_point, s.service_point_item
+    stmt = (
+        select(i.c.point_id, i.c.item_code)
+        .select_from(i.join(p, p.c.point_id == i.c.point_id))
+        .where(_open_at(as_of))
+    )
+    if district_code:
+        stmt = stmt.where(p.c.district_code == district_code)
+    with engine.connect() as conn:
+        return frame(conn, stmt.order_by(i.c.point_id, i.c.item_code))
+
+
+@non_person("facilities: how many of the listed services each service point offers")
+def items_offered(
+    engine: Engine, as_of: date, items: tuple[str, ...], district_code: str | None = None
+) -> pd.DataFrame:
+    """Per point open on ``as_of``: how many of ``items`` it offers, counted in the database.
+
+    Columns ``point_id, offered`` (points offering none of them are left out), ordered by ``point_id``.
+    """
+    p, i = s.service_point, s.service_point_item
+    stmt = (
+        select(i.c.point_id, func.count(func.distinct(i.c.item_code)).label("offered"))
+        .select_from(i.join(p, p.c.point_id == i.c.point_id))
+        .where(_open_at(as_of), i.c.item_code.in_(items))
+        .group_by(i.c.point_id)
+    )
+    if district_code:
+        stmt = stmt.where(p.c.district_code == district_code)
+    with engine.connect() as conn:
+        out = frame(conn, stmt.order_by(i.c.point_id))
+    out["offered"] = out["offered"].astype("int64")
+    return out
+
+
+@non_person("facilities: staff of the service points open on a day, per district")
+def staff_by_district(
+    engine: Engine, as_of: date, levels: tuple[str, ...], district_code: str | None = None
+) -> pd.DataFrame:
+    """Per district: the service points of ``levels`` open on ``as_of`` and their staff, summed in the database.
+
+    Columns ``district_code, stations, staff``, ordered by district.
+    """
+    p = s.service_point
+    stmt = (
+        select(
+            p.c.district_code,
+            func.count().label("stations"),
+            func.coalesce(func.sum(p.c.staff), 0).label("staff"),
+        )
+        .where(_open_at(as_of), p.c.level.in_(levels))
+        .group_by(p.c.district_code)
+    )
+    if district_code:
+        stmt = stmt.where(p.c.district_code == district_code)
+    with engine.connect() as conn:
+        out = frame(conn, stmt.order_by(p.c.district_code))
+    for col in ("stations", "staff"):
+        out[col] = out[col].astype("int64")
+    return out

@@ -134,8 +134,11 @@ def population_cells(engine: Engine, district_code: str | None = None) -> pd.Dat
 
 
 @non_person("facilities: service points open on a date")
-def open_points(engine: Engine, on: date, district_code: str | None = None) -> pd.DataFrame:
-    """Service points open on date ``on`` (opened on or before it, not closed by then).
+def open_points(
+    engine: Engine, on: date, district_code: str | None = None, levels: tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """Service points open on date ``on`` (opened on or before it, not closed by then), of the station types
+    ``levels`` when given (store/stations.py codes).
 
     Columns ``point_id, level, district_code, street_code, lon, lat, datum, capacity_people``.
     """
@@ -156,6 +159,8 @@ def open_points(engine: Engine, on: date, district_code: str | None = None) -> p
     )
     if district_code is not None:
         stmt = stmt.where(sp.c.district_code == district_code)
+    if levels is not None:
+        stmt = stmt.where(sp.c.level.in_(levels))
     with engine.connect() as conn:
         return frame(conn, stmt)
 

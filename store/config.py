@@ -16,6 +16,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from store import stations
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DB_PATH = ROOT / "data" / "demo.sqlite"
 SECRETS_PATH = ROOT / ".streamlit" / "secrets.toml"
@@ -74,6 +76,19 @@ def _min_cell() -> int:
     return chosen
 
 
+def _station_types() -> tuple[str, ...]:
+    """``EMPLOYMENT_COVERAGE_STATION_TYPES``: comma-separated station type codes (store/stations.py) the official
+    coverage counts; unset or naming no known type: all but partner (unknown codes are dropped with a warning)."""
+    raw = os.environ.get("EMPLOYMENT_COVERAGE_STATION_TYPES", "")
+    named = [part.strip() for part in raw.split(",") if part.strip()]
+    known = tuple(code for code in stations.CODES if code in named)
+    unknown = sorted(set(named) - set(known))
+    if unknown and raw not in _warned:
+        _warned.add(raw)
+        log.warning("EMPLOYMENT_COVERAGE_STATION_TYPES names unknown types %s: ignored", unknown[:5])
+    return known or stations.COUNTED
+
+
 def _float_env(name: str, default: float) -> float:
     try:
         return float(os.environ.get(name, default))
@@ -92,6 +107,7 @@ class Settings:
     language: str
     tile_url: str | None
     min_cell_persons: int  # figures resting on fewer persons are suppressed (never below 5)
+    coverage_station_types: tuple[str, ...] = stations.COUNTED  # station types the official coverage counts
 
     @property
     def is_demo(self) -> bool:
@@ -110,4 +126,5 @@ def settings() -> Settings:
         language=lang if lang in ("zh", "en") else "zh",
         tile_url=os.environ.get("EMPLOYMENT_TILE_URL") or None,
         min_cell_persons=_min_cell(),
+        coverage_station_types=_station_types(),
     )

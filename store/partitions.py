@@ -52,6 +52,7 @@ REFERENCE = (
     "zero_employment_household",
     "population_cell",
     "service_point",
+    "service_point_item",
     "road_node",
     "road_edge",
 )

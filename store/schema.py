@@ -66,7 +66,7 @@ service_point = Table(
     Column("point_id", Integer, primary_key=True),
     Column("name_zh", String(96), nullable=False),
     Column("name_en", String(128), nullable=False),
-    # district_centre / street_station / community_point / gig_market / partner
+    # a station type of store/stations.py: district_centre / street_station / community_point / gig_market / partner
     Column("level", String(20), nullable=False),
     Column("district_code", String(16), nullable=False),
     Column("street_code", String(16), nullable=True),
@@ -77,8 +77,18 @@ service_point = Table(
     Column("staff", Integer, nullable=False, default=1),
     Column("capacity_people", Integer, nullable=False),  # residents one point can serve
     Column("datum", String(8), nullable=False, default="GCJ-02"),
+    Column("floor_area_m2", Float, nullable=True),  # service floor area; NULL when not recorded
 )
 Index("ix_service_point_district", service_point.c.district_code)
+
+# The free public services each station offers (seed 004's annex; codes in store/stations.py SERVICE_ITEMS): one
+# row per station and service it offers.
+service_point_item = Table(
+    "service_point_item",
+    metadata,
+    Column("point_id", Integer, primary_key=True),  # service_point.point_id (no key: an import replaces points)
+    Column("item_code", String(32), primary_key=True),
+)
 
 indicator = Table(
     "indicator",

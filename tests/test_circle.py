@@ -129,24 +129,30 @@ def test_page_district_share_equals_brute_force(monkeypatch: pytest.MonkeyPatch,
     # Brute force: every cell of the district against every point open at the end of 2024, in WGS84.
     cells = raw(demo_url, s.population_cell)
     cells = cells[cells["district_code"] == SMALL]
-    points = raw(demo_url, s.service_point)
-    points = points[pd.to_datetime(points["opened_on"]) <= pd.Timestamp(2024, 12, 31)]
+    every = raw(demo_url, s.service_point)
+    every = every[pd.to_datetime(every["opened_on"]) <= pd.Timestamp(2024, 12, 31)]
     c_lon, c_lat = gcj02_to_wgs84(cells["lon"].to_numpy(float), cells["lat"].to_numpy(float))
-    p_lon, p_lat = gcj02_to_wgs84(points["lon"].to_numpy(float), points["lat"].to_numpy(float))
-    d = haversine_m(c_lon[:, None], c_lat[:, None], p_lon[None, :], p_lat[None, :]).min(axis=1)
-    radius = np.where(cells["is_rural"].astype(bool), 5000.0, 10 * 4000 / 60 / 1.3)  # 10 min, 4 km/h, ×1.3
-    assert np.all(np.abs(d / radius - 1) > 1e-3), "a cell sits on the threshold; pick another case"
     pop = cells["population"].to_numpy(float)
-    share = pop[d <= radius].sum() / pop.sum()
-    assert 0.2 < share < 1.0
-    districts = table_with(at, "Covered share")
-    row = districts[districts["Area"] == "Jianghan District"].iloc[0]
-    assert row["Covered share"] == pytest.approx(share, abs=1e-12)
-    assert row["Residents covered"] == pytest.approx(pop[d <= radius].sum())
-    assert row["Residents"] == pytest.approx(pop.sum())
-    assert len(districts) == 13
-    metric = next(m for m in at.metric if m.label == "Residents covered")
-    assert metric.value == f"{share * 100:.1f}%"
+    for partners in (False, True):  # the official rule leaves partner points out; the toggle counts them
+        points = every if partners else every[every["level"] != "partner"]
+        p_lon, p_lat = gcj02_to_wgs84(points["lon"].to_numpy(float), points["lat"].to_numpy(float))
+        d = haversine_m(c_lon[:, None], c_lat[:, None], p_lon[None, :], p_lat[None, :]).min(axis=1)
+        radius = np.where(cells["is_rural"].astype(bool), 5000.0, 10 * 4000 / 60 / 1.3)  # 10 min, 4 km/h, ×1.3
+        assert np.all(np.abs(d / radius - 1) > 1e-3), "a cell sits on the threshold; pick another case"
+        share = pop[d <= radius].sum() / pop.sum()
+        assert 0.2 < share < 1.0
+        if partners:
+            at.toggle(key="cc_partners").set_value(True).run()
+            assert not at.exception, [e.value for e in at.exception]
+        districts = table_with(at, "Covered share")
+        row = districts[districts["Area"] == "Jianghan District"].iloc[0]
+        assert row["Covered share"] == pytest.approx(share, abs=1e-12)
+        assert row["Residents covered"] == pytest.approx(pop[d <= radius].sum())
+        assert row["Residents"] == pytest.approx(pop.sum())
+        assert len(districts) == 13
+        metric = next(m for m in at.metric if m.label == "Residents covered")
+        assert metric.value == f"{share * 100:.1f}%"
+        assert any(("Partner point" in c.value) == partners for c in at.caption if "Counted here" in c.value)
 
 
 def test_models_compared_on_the_demo_city(monkeypatch: pytest.MonkeyPatch, demo_url: str) -> None:

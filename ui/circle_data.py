@@ -25,6 +25,8 @@ RURAL_M = float(OFFICIAL.rural_distance_m or 5000.0)
 FIRST_YEAR = 2019
 CIRCUITY = (1.2, 1.45, OFFICIAL.circuity)  # slider min, max, default
 CELL_M = 250.0
+# Every cache's source key: database URL, the role's district scope ("" city-wide), the station types counted.
+Src = tuple[str, str, tuple[str, ...]]
 
 
 # --- cached computation (keyed by the settings and the data cut-off) -------------------------------------
@@ -40,19 +42,28 @@ def wgs(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def cells_of(src: Src, cut_off: date | None) -> pd.DataFrame:
+    return _cells(src[0], src[1], cut_off)  # the same cells whatever station types are counted
+
+
 @st.cache_resource(show_spinner=False, max_entries=2)
-def cells_of(src: tuple[str, str], cut_off: date | None) -> pd.DataFrame:
+def _cells(db_url: str, scope: str, cut_off: date | None) -> pd.DataFrame:
     cells = query(circle.cells)
     return wgs(cells).assign(rural=cells["is_rural"].to_numpy(bool))
 
 
 @st.cache_resource(show_spinner=False, max_entries=24)
-def points_of(src: tuple[str, str], cut_off: date | None, as_of: date) -> pd.DataFrame:
-    return wgs(query(circle.service_points, as_of))
+def points_of(src: Src, cut_off: date | None, as_of: date) -> pd.DataFrame:
+    """The points open on ``as_of`` of the station types counted (``src[2]``)."""
+    return wgs(query(circle.service_points, as_of, levels=src[2]))
+
+
+def network_of(src: Src, cut_off: date | None) -> sc.RoadNetwork | None:
+    return _network(src[0], src[1], cut_off)
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def network_of(src: tuple[str, str], cut_off: date | None) -> sc.RoadNetwork | None:
+def _network(db_url: str, scope: str, cut_off: date | None) -> sc.RoadNetwork | None:
     nodes, edges = query(circle.road_network)
     if nodes.empty or edges.empty:
         return None
@@ -61,7 +72,7 @@ def network_of(src: tuple[str, str], cut_off: date | None) -> sc.RoadNetwork | N
 
 @st.cache_resource(show_spinner=False, max_entries=48)
 def coverage_of(
-    src: tuple[str, str],
+    src: Src,
     cut_off: date | None,
     as_of: date,
     minutes: int,
@@ -95,7 +106,7 @@ def coverage_of(
 
 @st.cache_resource(show_spinner=False, max_entries=48)
 def summary_of(
-    src: tuple[str, str],
+    src: Src,
     cut_off: date | None,
     as_of: date,
     minutes: int,
@@ -121,7 +132,7 @@ def summary_of(
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def trend_of(
-    src: tuple[str, str],
+    src: Src,
     cut_off: date | None,
     year: int,
     minutes: int,
@@ -163,7 +174,7 @@ def trend_of(
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def sites_of(
-    src: tuple[str, str],
+    src: Src,
     cut_off: date | None,
     as_of: date,
     district: str,
@@ -197,7 +208,7 @@ def sites_of(
 
 
 def siting_instance(
-    src: tuple[str, str],
+    src: Src,
     cut_off: date | None,
     as_of: date,
     district: str,

@@ -18,6 +18,7 @@ from sqlalchemy import Table
 
 from store import schema as s
 from store.indicators import GROUPS
+from store.stations import aliases as station_aliases
 
 # Accepted unit suffixes in a header, e.g. "金额（万元）" or "amount_yuan (10k yuan)": unit → {suffix: factor}.
 UNIT_FACTORS: dict[str, dict[str, float]] = {
@@ -199,13 +200,7 @@ def _id(name: str, zh: str, en: str, **kw: object) -> Col:
 LEVELS = {"city": ("市",), "district": ("区", "县", "区县"), "street": ("街道", "乡镇", "街道（乡镇）"),
           "community": ("社区", "村", "社区（村）")}  # fmt: skip
 ZONES = {"central": ("中心城区",), "outer": ("远城区", "新城区")}
-POINT_LEVELS = {
-    "district_centre": ("区级公共就业服务中心", "区中心"),
-    "street_station": ("街道劳动保障所", "劳动保障所", "街道站"),
-    "community_point": ("社区服务点", "社区就业服务站"),
-    "gig_market": ("零工市场",),
-    "partner": ("合作机构", "家门口就业服务站"),
-}
+POINT_LEVELS = station_aliases()  # the one list of station types and their aliases (store/stations.py)
 SOURCES = {"central": ("中央", "中央资金"), "provincial": ("省级", "省级资金"), "city": ("市级", "市级资金"),
            "district_own": ("区级自有", "区级", "区级资金")}  # fmt: skip
 SUBSIDIES = {
