@@ -45,13 +45,24 @@ def table_with(at: AppTest, column: str) -> pd.DataFrame:
 
 
 def pot(at: AppTest) -> float:
-    return float(at.number_input(key="fu_pot").value)
+    """The transfer pot in 万元 (the page's unit since #16)."""
+    return float(at.number_input(key="pot").value)
+
+
+AMOUNT = "split (10k yuan)"
+
+
+def split_table(at: AppTest) -> pd.DataFrame:
+    found = [d.value for d in at.dataframe if any(AMOUNT in str(c) for c in d.value.columns)]
+    assert found, "no split table"
+    table = found[0]
+    return table.rename(columns={c: "amount" for c in table.columns if AMOUNT in str(c)})
 
 
 def assert_sums_to_pot(at: AppTest) -> pd.DataFrame:
-    alloc = table_with(at, "Amount (yuan)")
-    total_fen = int(np.round(alloc["Amount (yuan)"].to_numpy(float) * 100).sum())
-    assert total_fen == round(pot(at) * 100)
+    alloc = split_table(at)
+    total_fen = int(np.round(alloc["amount"].to_numpy(float) * 1_000_000).sum())  # 万元 → fen
+    assert total_fen == round(pot(at) * 1_000_000)
     assert any("exactly the pot" in m.value for m in at.success)
     return alloc
 
@@ -68,13 +79,16 @@ def test_default_view(monkeypatch: pytest.MonkeyPatch, demo_url: str) -> None:
     assert set(scores["Grade"]) <= {"excellent", "pass", "fail"}
     assert (scores["Grade"] == "excellent").sum() <= 3  # at most 30 % of 13
     assert scores["Rank change"].str.match(r"^(▲\d+|▼\d+|—)$").all()
-    # The default pot is last year's actual allocation, so the change column compares like with like.
-    last = funds.allocation_totals(make_engine(demo_url), 2024)["amount_yuan"].sum()
-    assert pot(at) == round(last, -4)
+    # #16: the default pot is the year's transfer pot (central + provincial + city, never district_own), so the
+    # 2026 split compares like with like against 2025's amounts from the same pot.
+    by_source = funds.funds_by_source(make_engine(demo_url), 2025)
+    transfer = by_source.loc[by_source["source"] != "district_own", "amount_yuan"].sum()
+    assert pot(at) == round(transfer / 10_000, 2)
     alloc = assert_sums_to_pot(at)
-    assert "2024 actual (yuan)" in alloc.columns and alloc["5th percentile"].notna().all()
-    assert (alloc["5th percentile"] <= alloc["Amount (yuan)"] + 0.01).all()
-    assert (alloc["95th percentile"] >= alloc["Amount (yuan)"] - 0.01).all()
+    assert "2025 same pot (10k yuan)" in alloc.columns and alloc["5th percentile"].notna().all()
+    assert (alloc["5th percentile"] <= alloc["amount"] + 1e-6).all()
+    assert (alloc["95th percentile"] >= alloc["amount"] - 1e-6).all()
+    assert at.selectbox(key="method").value == "wuhan_2009"
     assert table_with(at, "Choice that moves it most").shape[0] == 13
     assert at.query_params["scheme"] == ["grading_100"] or at.query_params["scheme"] == "grading_100"
 
@@ -93,10 +107,10 @@ def test_url_chooses_scheme_year_and_district(monkeypatch: pytest.MonkeyPatch, d
         np.sort(scores["Score"].to_numpy(float)), np.sort(want["score"].round(2).to_numpy(float)), atol=1e-9
     )
     assert scores["District"].str.startswith("★").sum() == 1
-    assert "2023 actual (yuan)" in table_with(at, "Amount (yuan)").columns
+    assert "2024 same pot (10k yuan)" in split_table(at).columns
     assert_sums_to_pot(at)
-    # The factor formula splits the same pot.
-    at.button_group(key="fu_alloc_mode").set_value("factor").run()
+    # The Hunan-2014 alternative splits the same pot.
+    at.selectbox(key="method").set_value("factor_method").run()
     assert not at.exception
     alloc = assert_sums_to_pot(at)
     assert alloc["5th percentile"].notna().all()
@@ -111,14 +125,14 @@ def test_malformed_url_values_fall_back(monkeypatch: pytest.MonkeyPatch, demo_ur
 
 def test_pot_floor_and_cap_inputs(monkeypatch: pytest.MonkeyPatch, demo_url: str) -> None:
     at = open_page(monkeypatch, demo_url)
-    at.number_input(key="fu_pot").set_value(1_234_567.89).run()
+    at.number_input(key="pot").set_value(1_234.56).run()
     alloc = assert_sums_to_pot(at)
-    assert pot(at) == 1_234_567.89
-    at.number_input(key="fu_floor").set_value(50_000.0).run()
+    assert pot(at) == 1_234.56 and at.query_params["pot"] == "1234.56"
+    at.number_input(key="floor").set_value(5.0).run()
     alloc = assert_sums_to_pot(at)
-    assert (alloc["Amount (yuan)"] >= 50_000.0).all()
+    assert (alloc["amount"] >= 5.0 - 1e-9).all()
     # Floors worth more than the pot cannot hold: a warning, not an exception.
-    at.number_input(key="fu_floor").set_value(200_000.0).run()
+    at.number_input(key="floor").set_value(200.0).run()
     assert not at.exception
     assert any("not possible" in w.value and "floors" in w.value for w in at.warning)
 

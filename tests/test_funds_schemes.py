@@ -35,7 +35,13 @@ def rows(engine) -> int:  # type: ignore[no-untyped-def]
 def test_save_load_list_and_refuse(fresh_url: str) -> None:
     engine = make_engine(fresh_url)
     listed = scheme_figures.list_schemes(lambda fn, *a, **k: fn(engine, *a, **k))
-    assert listed["name"].tolist() == list(PRESETS) and listed["locked"].all() and listed["preset"].all()
+    # the scoring presets, then seed 002's transfer preset (#16: listed as kind "transfer", never a scoring choice)
+    assert (
+        listed["name"].tolist() == [*PRESETS, "wuhan_2009"]
+        and listed["locked"].all()
+        and listed["preset"].all()
+    )
+    assert listed["kind"].tolist() == ["score"] * len(PRESETS) + ["transfer"]
 
     what_if = PRESETS["grading_100"].with_name("2025 what-if").with_weights({"satisfaction_score": 25.0})
     when = datetime(2026, 11, 2, 9, 30)
