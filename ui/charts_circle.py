@@ -15,6 +15,7 @@ import pandas as pd
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
+from ui import map_raster
 from ui.charts import polygons
 
 CLASS_RGB = {"covered": [46, 125, 50], "near": [249, 168, 37], "far": [198, 40, 40]}
@@ -27,7 +28,8 @@ LEVEL_RGB = {
     "partner": [75, 85, 99],
 }
 SITE_RGB = [219, 39, 119]
-MAX_MAP_CELLS = 60_000
+MAX_MAP_CELLS = 8_000  # more cells are drawn as one picture (ui.map_raster) with coarser squares to hover
+HOVER_MAX = 2_500  # at most this many squares to hover over: 500 m, 1 km, 2 km... whichever fits
 M_PER_DEG_LAT = 110_574.0
 
 
@@ -70,10 +72,13 @@ def map_cells(
     """Rows for the cell layer and the square size drawn (m).
 
     ``cells`` has GCJ-02 ``lon, lat`` (as drawn), ``population``, ``working_age``, ``district_code``.
-    Up to ``max_cells`` cells are drawn as they are; more are summed into squares of twice the size (500 m)
-    coloured by the class most of their people are in. ``labels``: ``people``, ``minutes``, ``block``,
-    ``covered_share`` and one per class. Columns: ``p`` [lon, lat], ``f`` colour, ``d`` district, ``tip``.
-    Tooltips say "< min_people" instead of a smaller head count (docs/privacy.md).
+    Up to ``max_cells`` cells are drawn as they are, each with its tooltip. More (a whole city: 120,000) are
+    drawn as one picture of every cell (``rows.attrs["raster"]``: a PNG ``data:`` URL and its bounds, for a
+    ``BitmapLayer``), and the rows are then squares of 500 m, 1 km, 2 km... (the smallest giving at most
+    ``HOVER_MAX``), nearly transparent, whose tooltips sum their cells: a few hundred kilobytes instead of
+    megabytes of objects. ``labels``: ``people``, ``minutes``, ``block``, ``covered_share`` and one per class.
+    Columns: ``p`` [lon, lat], ``f`` colour, ``d`` district, ``tip``. Tooltips say "< min_people" instead of a
+    smaller head count (docs/privacy.md).
     """
 
     def people(n: float) -> str:
@@ -106,12 +111,16 @@ def map_cells(
             }
         )
         return out, cell_m
-    size = 2 * cell_m
     lat0 = float(frame["lat"].mean())
-    dlat = size / M_PER_DEG_LAT
-    dlon = dlat / np.cos(np.radians(lat0))
-    frame["bx"] = np.floor(frame["lon"] / dlon).astype(np.int64)
-    frame["by"] = np.floor(frame["lat"] / dlat).astype(np.int64)
+    size = 2 * cell_m
+    while True:  # the smallest squares that keep the hover layer light
+        dlat = size / M_PER_DEG_LAT
+        dlon = dlat / np.cos(np.radians(lat0))
+        frame["bx"] = np.floor(frame["lon"] / dlon).astype(np.int64)
+        frame["by"] = np.floor(frame["lat"] / dlat).astype(np.int64)
+        if len(frame[["bx", "by"]].drop_duplicates()) <= HOVER_MAX:
+            break
+        size *= 2
     for k in CLASS_ORDER:
         frame[f"n_{k}"] = np.where(frame["k"] == k, frame["n"], 0.0)
     fin = np.isfinite(frame["m"])
@@ -139,10 +148,19 @@ def map_cells(
     out = pd.DataFrame(
         {
             "p": np.round(centre, 5).tolist(),
-            "f": [CLASS_RGB[k] + [185] for k in main],
+            "f": [CLASS_RGB[k] + [2] for k in main],  # nearly clear: the picture shows the cells
             "d": agg["d"],
             "tip": tip,
         }
+    )
+    rgba = np.array([CLASS_RGB[k] + [185] for k in CLASS_ORDER], np.uint8)
+    which = pd.Categorical(frame["k"], categories=list(CLASS_ORDER)).codes
+    out.attrs["raster"] = map_raster.raster(
+        frame["lon"].to_numpy(),
+        frame["lat"].to_numpy(),
+        rgba[which],
+        cell_m,
+        scale=4 if len(frame) <= 40_000 else 2,
     )
     return out, size
 
@@ -182,6 +200,9 @@ def coverage_map(
                 pickable=True,
             )
         )
+    raster = cell_rows.attrs.get("raster")
+    if raster and raster[0]:  # every cell in one picture (map_cells); the rows below are squares to hover
+        layers.append(pdk.Layer("BitmapLayer", id="cells_picture", image=raster[0], bounds=raster[1]))
     layers.append(
         pdk.Layer(
             "ColumnLayer",
