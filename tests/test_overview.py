@@ -16,6 +16,7 @@ from i18n import fmt_int, fmt_month, fmt_pct
 from queries import meta, overview, targets
 from service_circle import coverage, summarise, to_wgs84
 from store import schema as s
+from store import stations
 from store.db import make_engine
 from tests.conftest import ROOT
 
@@ -127,7 +128,8 @@ def test_spending_and_coverage_tiles(page: AppTest, demo_engine: Engine) -> None
     points = read(demo_engine, "service_point")
     end = pd.Period(year=year, month=month, freq="M").end_time.normalize()
     opened, closed = pd.to_datetime(points["opened_on"]), pd.to_datetime(points["closed_on"])
-    open_now = points[(opened <= end) & (closed.isna() | (closed > end))]
+    counted = points["level"].isin(stations.COUNTED)  # the official rule: every type but partner points
+    open_now = points[(opened <= end) & (closed.isna() | (closed > end)) & counted]
     result = coverage(to_wgs84(cells, "gcj02"), to_wgs84(open_now, "gcj02"))
     share = float(summarise(cells, result)["covered_share"].iloc[0])
     assert 0 < share < 1
