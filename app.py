@@ -6,7 +6,8 @@ import streamlit as st
 
 from i18n import t
 from store.config import settings
-from ui.common import NAVIGATION
+from ui.common import NAVIGATION, url_widget
+from ui.layout import inject
 
 st.set_page_config(
     page_title="就业局驾驶舱 · Employment bureau",
@@ -15,15 +16,17 @@ st.set_page_config(
 )
 
 with st.sidebar:
-    st.selectbox(
+    # ?lang= carries the code (zh, en), not the display name: a link with ?lang=en opens in English.
+    url_widget(
+        st.selectbox,
         "语言 / Language",
         ["zh", "en"],
-        index=0 if settings().language == "zh" else 1,
         key="lang",
+        default=settings().language,
         format_func=lambda v: {"zh": "中文", "en": "English"}[v],
-        bind="query-params",
     )
 lang = st.session_state.get("lang") or settings().language
+inject(lang)  # print stylesheet, tablet layout, the upload box in Chinese
 
 PAGES = [
     ("pages/overview.py", "page_overview", ":material/dashboard:"),

@@ -71,6 +71,12 @@ def fmt_date(value: date | None, lang: str = "zh") -> str:
     return f"{value.year}年{value.month}月{value.day}日" if lang == "zh" else value.strftime("%d %b %Y")
 
 
+def fmt_quarter(quarter: str, lang: str = "zh") -> str:
+    """A quarter code as a reader writes it: ``2026Q3`` (or ``2026-Q3``) → 2026年第3季度 or Q3 2026."""
+    year, q = quarter[:4], quarter[-1]
+    return f"{year}年第{q}季度" if lang == "zh" else f"Q{q} {year}"
+
+
 def fmt_month(year: int, month: int, lang: str = "zh") -> str:
     """A month as 2026年10月 or Oct 2026."""
     return f"{year}年{month}月" if lang == "zh" else date(year, month, 1).strftime("%b %Y")

@@ -70,10 +70,44 @@ def csv_bytes(frame: pd.DataFrame, index: bool = False) -> bytes:
     return safe_cells(frame).to_csv(index=index, lineterminator="\r\n").encode("utf-8-sig")
 
 
-def xlsx_bytes(sheets: dict[str, pd.DataFrame], index: bool = False) -> bytes:
-    """An Excel workbook with one sheet per frame (names cut to Excel's 31 characters), its cells made safe."""
+#: Excel number formats a reader expects: thousands, percent with one decimal, money in 万元 (10,000 yuan).
+FORMAT_THOUSANDS = "#,##0"
+FORMAT_DECIMAL = "#,##0.00"
+FORMAT_PERCENT = "0.0%"  # for fractions (0.5 → 50.0%)
+FORMAT_PCT_POINTS = '0.0"%"'  # for values already in percent (50 → 50.0%)
+FORMAT_WAN_YUAN = '0!.0000"万元"'  # yuan shown in 万元: 123456 → 12.3456万元
+
+
+def _width(value: object) -> int:
+    text = "" if value is None else str(value)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)  # a Chinese character is two columns wide
+
+
+def xlsx_bytes(
+    sheets: dict[str, pd.DataFrame], index: bool = False, formats: dict[str, dict[str, str]] | None = None
+) -> bytes:
+    """An Excel workbook with one sheet per frame (names cut to Excel's 31 characters), its cells made safe.
+
+    ``formats`` gives, per sheet, an Excel number format per column name (``""`` for every other number
+    column: thousands); columns are as wide as their longest cell, headers frozen.
+    """
     buf = BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
         for name, frame in sheets.items():
-            safe_cells(frame).to_excel(xl, sheet_name=name[:31], index=index)
+            safe = safe_cells(frame)
+            safe.to_excel(xl, sheet_name=name[:31], index=index)
+            sheet = xl.sheets[name[:31]]
+            chosen = (formats or {}).get(name, {})
+            offset = 1 + (safe.index.nlevels if index else 0)
+            for i, column in enumerate(safe.columns):
+                cells = sheet.iter_rows(min_row=2, min_col=offset + i, max_col=offset + i)
+                fmt = chosen.get(str(column), chosen.get("", FORMAT_THOUSANDS if formats is not None else ""))
+                numeric = pd.api.types.is_numeric_dtype(safe[column].dtype)
+                for (cell,) in cells:
+                    if fmt and numeric and isinstance(cell.value, int | float):
+                        cell.number_format = fmt
+                widest = max([_width(column), *(_width(v) for v in safe[column].head(500))])
+                letter = sheet.cell(row=1, column=offset + i).column_letter
+                sheet.column_dimensions[letter].width = min(max(widest + 2, 8), 60)
+            sheet.freeze_panes = "A2"
     return buf.getvalue()

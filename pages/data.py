@@ -19,6 +19,7 @@ from queries import meta
 from store.config import settings
 from ui.auth import audit_log, current_user, record
 from ui.common import Ctx, download_csv, engine, headed, lang, query, run_page
+from ui.data_labels import audit_frame, loads_frame, table_name, tables_frame
 from ui.downloads import download_button
 from ui.forecast_refresh import section as forecast_refresh
 
@@ -66,7 +67,7 @@ def _history(ctx: Ctx) -> None:
         {
             ctx.t("import_col_when"): changes["changed_at"],
             ctx.t("import_col_by"): changes["changed_by"],
-            ctx.t("import_col_table"): changes["table_name"],
+            ctx.t("import_col_table"): changes["table_name"].map(lambda n: table_name(n, ctx.lang)),
             ctx.t("import_col_key"): changes["row_key"].map(_values),
             ctx.t("import_col_previous"): changes["previous_json"].map(_values),
             ctx.t("import_col_new"): changes["new_json"].map(_values),
@@ -189,7 +190,7 @@ def body(ctx: Ctx) -> None:
     st.subheader(ctx.t("data_tables"))
     counts = query(meta.table_counts)
     st.dataframe(
-        counts.rename(
+        tables_frame(counts, ctx.lang).rename(
             columns={
                 "table": ctx.t("col_table"),
                 "rows": ctx.t("col_rows"),
@@ -203,7 +204,7 @@ def body(ctx: Ctx) -> None:
         st.caption(ctx.t("scale_estimated_note"))
     st.subheader(ctx.t("data_loads"))
     loads = query(meta.loads)
-    st.dataframe(headed(loads, ctx.lang), hide_index=True, width="stretch")
+    st.dataframe(headed(loads_frame(loads, ctx.lang), ctx.lang), hide_index=True, width="stretch")
     download_csv(counts, "tables", ctx.lang, key="data_dl_tables")
     _history(ctx)
     if ctx.user.role == "admin":
@@ -212,7 +213,7 @@ def body(ctx: Ctx) -> None:
         st.subheader(ctx.t("data_audit"))
         _audit_status(ctx)
         st.dataframe(
-            headed(meta.audit_entries(ctx.engine), ctx.lang),
+            headed(audit_frame(meta.audit_entries(ctx.engine), ctx.lang), ctx.lang),
             hide_index=True,
             width="stretch",
             key="data_audit",

@@ -12,11 +12,11 @@ import pandas as pd
 import streamlit as st
 
 from i18n import t
-from jobs.spreadsheet import xlsx_bytes
 from queries import explore, meta
 from ui import charts_overview as charts
 from ui.common import Ctx, district_choices, download_csv, lang, query, run_page, url_widget
 from ui.downloads import download_button
+from ui.periods import is_partial, latest_of, period_label, pivot_workbook, with_totals
 
 DEFAULT_MEASURE = "urban_new_employment"
 
@@ -165,12 +165,7 @@ def display_pivot(long: pd.DataFrame, f: dict[str, Any], names: dict[str, dict[s
     else:
         wide.columns = [names.get(f["columns"], {}).get(str(v), str(v)) for v in wide.columns]
     wide.index.name = f["dim_name"](f["rows"])
-    return wide.reset_index()
-
-
-def to_xlsx(table: pd.DataFrame, about: list[tuple[str, str]]) -> bytes:
-    """An Excel workbook: the pivot, and a sheet that says what it is (measure, dimensions, filters, rule)."""
-    return xlsx_bytes({"pivot": table, "about": pd.DataFrame(about, columns=["item", "value"])})
+    return with_totals(wide.reset_index(), f["kind"], t("explore_total", lang()))
 
 
 def number_format(unit: str) -> str:
@@ -194,6 +189,11 @@ def body(ctx: Ctx) -> None:
         st.info(ctx.t("no_rows"))
         return
     names = labeller(ctx, f)
+    latest = latest_of(ctx.status)
+    if "period" in long.columns:  # 2026年第3季度; the quarter the data stop in is marked partial
+        names["period"] = {p: period_label(p, ctx.lang, latest) for p in long["period"].astype(str).unique()}
+        if any(is_partial(p, latest) for p in names["period"]):
+            st.caption(ctx.t("explore_partial_note"))
     dims = [d for d in (f["rows"], f["columns"]) if d]
     shown = long.copy()
     for d in dims:
@@ -231,7 +231,7 @@ def body(ctx: Ctx) -> None:
         download_csv(table, name, ctx.lang, key="ex_dl_csv")
     download_button(
         ctx.t("explore_download_xlsx"),
-        lambda: to_xlsx(table, about),
+        lambda: pivot_workbook(table, about, f["unit"], ctx.lang),
         file_name=f"{name}-{datetime.now():%Y%m%d}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="ex_dl_xlsx",

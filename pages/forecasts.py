@@ -18,6 +18,7 @@ from i18n import fmt_date, fmt_int, fmt_month, fmt_pct
 from queries import forecasts as fq
 from queries import meta
 from ui import charts_forecasts as charts
+from ui.chart_png import png_button
 from ui.common import Ctx, query, run_page, url_widget
 from ui.forecast_parts import (
     HISTORY_MONTHS,
@@ -29,6 +30,7 @@ from ui.forecast_parts import (
     line_for,
     live_table,
     method_note,
+    model_version,
     planner,
     reconciliation_methods,
     to_frame,
@@ -81,7 +83,7 @@ def run_caption(ctx: Ctx, run: dict[str, Any]) -> None:
             run_id=run["run_id"],
             created=f"{fmt_date(created.date(), ctx.lang)} {created:%H:%M}",
             cut_off=fmt_date(cut, ctx.lang),
-            version=run["model_version"],
+            version=model_version(run["model_version"]),
         )
     )
     if ctx.status.cut_off and cut < ctx.status.cut_off:
@@ -266,19 +268,18 @@ def chart(
         freq="M",
     )
     control = line_frame(lines, months) if indicator == fq.RATE else None
-    st.altair_chart(
-        charts.forecast_chart(
-            shown,
-            values,
-            chart_labels(ctx, value_title),
-            control_line=control,
-            events=event_frame(),
-            live=live,
-            percent=indicator == fq.RATE,
-        ),
-        width="stretch",
+    drawn = charts.forecast_chart(
+        shown,
+        values,
+        chart_labels(ctx, value_title),
+        control_line=control,
+        events=event_frame(),
+        live=live,
+        percent=indicator == fq.RATE,
     )
+    st.altair_chart(drawn, width="stretch")
     st.caption(ctx.t("forecasts_chart_caption"))
+    png_button(drawn, f"forecast-{indicator}", "fc_dl_png", ctx.lang)
 
 
 # --- the page -----------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from queries import meta
 from ui.auth import record
 from ui.common import Ctx, query, run_page, url_widget
 from ui.downloads import download_button
+from ui.periods import latest_of, period_label
 
 FREEZERS = ("leader", "admin")
 
@@ -28,6 +29,7 @@ def quarter_options() -> tuple[list[str], str | None]:
     months = {int(y): list(query(meta.months_available, y)) for y in years}
     options = snap.quarters_from_months(months)
     complete = [q for q in options if 3 * int(q[-1]) in months.get(int(q[:4]), [])]
+    options = complete + [q for q in options if q not in complete]  # a quarter still running is listed last
     return options, (complete[0] if complete else (options[0] if options else None))
 
 
@@ -46,7 +48,7 @@ def freeze_controls(ctx: Ctx, quarter: str, listed: pd.DataFrame) -> None:
     if flash:
         st.success(flash, icon=":material/ac_unit:")
     if listed.empty:
-        st.info(ctx.t("pack_not_frozen", quarter=quarter), icon=":material/info:")
+        st.info(ctx.t("pack_not_frozen", quarter=period_label(quarter, ctx.lang)), icon=":material/info:")
     if ctx.user.role not in FREEZERS:
         st.caption(ctx.t("pack_freeze_role"))
         return
@@ -220,7 +222,15 @@ def body(ctx: Ctx) -> None:
         st.info(ctx.t("pack_no_quarters"))
         return
     cols = st.columns([2, 2, 4])
-    quarter = url_widget(cols[0].selectbox, ctx.t("pack_quarter"), options, "quarter", default=default)
+    latest = latest_of(ctx.status)
+    quarter = url_widget(
+        cols[0].selectbox,
+        ctx.t("pack_quarter"),
+        options,
+        "quarter",
+        default=default,
+        format_func=lambda q: period_label(q, ctx.lang, latest),
+    )
     lang = (
         cols[1].segmented_control(
             ctx.t("pack_language"),

@@ -17,6 +17,7 @@ from store.config import settings
 from ui import charts
 from ui.briefing import record_expander
 from ui.common import Ctx, district_choices, download_csv, query, run_page, url_widget
+from ui.layout import full_height
 
 STATUS_MD = {"green": ":green[●]", "yellow": ":orange[●]", "red": ":red[●]"}  # no emoji: fonts vary
 # a row whose figure is suppressed has no status or rank (they would bound the hidden figure: docs/privacy.md)
@@ -141,7 +142,9 @@ def headline(ctx: Ctx, f: dict, table: pd.DataFrame) -> None:
         c[3].metric(
             ctx.t("city_completion"),
             fmt_pct(total_a / total_t),
-            delta=f"{(total_a / total_t - row['time_elapsed_progress'].iloc[0]) * 100:+.1f} pp",
+            delta=ctx.t(
+                "delta_pp", pp=f"{(total_a / total_t - row['time_elapsed_progress'].iloc[0]) * 100:+.1f}"
+            ),
             help=ctx.t("city_completion_help"),
         )
 
@@ -181,6 +184,7 @@ def ranking_table(ctx: Ctx, f: dict, table: pd.DataFrame) -> pd.DataFrame:
         hide_index=True,
         width="stretch",
         key="tg_table",
+        height=full_height(len(shown)),  # all 13 districts, no inner scroll box (also when printed)
         on_select=lambda: select_district("tg_codes", "tg_table"),
         selection_mode="single-row",
         column_config={
@@ -191,7 +195,7 @@ def ranking_table(ctx: Ctx, f: dict, table: pd.DataFrame) -> pd.DataFrame:
             ctx.t("col_chance"): st.column_config.TextColumn(help=ctx.t("col_chance_help")),
             ctx.t("col_gap"): st.column_config.NumberColumn(format="%.0f", help=ctx.t("col_gap_help")),
             ctx.t("col_margin"): st.column_config.NumberColumn(
-                format="%.2f pp", help=ctx.t("col_margin_help")
+                format=ctx.t("format_pp"), help=ctx.t("col_margin_help")
             ),
         },
     )
@@ -363,7 +367,8 @@ def fair_comparison(ctx: Ctx, f: dict) -> None:
             },
         },
     )
-    right.caption(ctx.t("fair_method", r2=f"{result['r2'].iloc[0]:.2f}", n=int(result["n_obs"].iloc[0])))
+    with right.expander(ctx.t("method_notes"), icon=":material/functions:"):
+        st.caption(ctx.t("fair_method", r2=f"{result['r2'].iloc[0]:.2f}", n=int(result["n_obs"].iloc[0])))
 
 
 def data_checks(ctx: Ctx, f: dict) -> None:

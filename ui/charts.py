@@ -127,7 +127,13 @@ def heat_table(frame: pd.DataFrame, labels: dict[str, str]) -> alt.Chart:
     domain = [labels[s] for s in STATUS_HEX]
     base = alt.Chart(frame).encode(
         x=alt.X(
-            "area:N", title=None, sort=None, axis=alt.Axis(labelAngle=0, labelOverlap=False, orient="top")
+            "area:N",
+            title=None,
+            sort=None,
+            # slanted, so 13 district names never run into one another on a narrow (1024 px) screen
+            axis=alt.Axis(
+                labelAngle=-40, labelAlign="left", labelOverlap=False, orient="top", labelLimit=120
+            ),
         ),
         y=alt.Y("indicator:N", title=None, sort=None, axis=alt.Axis(labelLimit=220, labelOverlap=False)),
     )
@@ -139,8 +145,8 @@ def heat_table(frame: pd.DataFrame, labels: dict[str, str]) -> alt.Chart:
         ),
         tooltip=["area:N", "indicator:N", "label:N", "status_text:N"],
     )
-    text = base.mark_text(fontSize=11, color="white").encode(text="label:N")
-    return (rect + text).properties(height=alt.Step(30))
+    text = base.mark_text(fontSize=11, color="white", limit=70).encode(text="label:N")
+    return (rect + text).properties(height=alt.Step(30), width=alt.Step(72))
 
 
 def bar_chart(

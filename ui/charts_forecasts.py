@@ -13,6 +13,12 @@ BAND_95 = "#BBDEFB"
 BAND_80 = "#64B5F6"
 EVENT = "#9E9E9E"
 HEIGHT = 380
+# Vega names months in English ("April"); this axis writes "2026年" at each January and "4月" elsewhere.
+MONTH_AXIS = alt.Axis(
+    labelExpr="month(datum.value) == 0 ? timeFormat(datum.value, '%Y年') : timeFormat(datum.value, '%-m月')",
+    format="%Y年%-m月",
+    labelOverlap=True,
+)
 
 
 def month_start(frame: pd.DataFrame) -> pd.Series:
@@ -21,7 +27,7 @@ def month_start(frame: pd.DataFrame) -> pd.Series:
 
 
 def _bands(fc: pd.DataFrame, labels: dict[str, str], fmt: str) -> list[alt.Chart]:
-    base = alt.Chart(fc).encode(x=alt.X("date:T", title=None))
+    base = alt.Chart(fc).encode(x=alt.X("date:T", title=None, axis=MONTH_AXIS))
     y_title = labels["value"]
     band95 = base.mark_area(color=BAND_95, opacity=0.6).encode(
         y=alt.Y("lo_95:Q", title=y_title, scale=alt.Scale(zero=False)), y2="hi_95:Q"
@@ -60,7 +66,7 @@ def forecast_chart(
     fmt = ".2f" if percent else ",.0f"
     hist = history.assign(date=month_start(history))
     fc = forecast.assign(date=month_start(forecast))
-    x = alt.X("date:T", title=None)
+    x = alt.X("date:T", title=None, axis=MONTH_AXIS)
     layers: list[alt.Chart] = []
     first, last = hist["date"].min(), fc["date"].max()
     if events is not None and not events.empty and pd.notna(first):
@@ -70,7 +76,11 @@ def forecast_chart(
             layers.append(
                 alt.Chart(shown)
                 .mark_rect(color=EVENT, opacity=0.18)
-                .encode(x="start:T", x2="end:T", tooltip=alt.Tooltip("label:N", title=labels["event"]))
+                .encode(
+                    x=alt.X("start:T", axis=MONTH_AXIS),
+                    x2="end:T",
+                    tooltip=alt.Tooltip("label:N", title=labels["event"]),
+                )
             )
     layers += _bands(fc, labels, fmt)
     layers.append(
@@ -117,7 +127,7 @@ def forecast_chart(
 def coherence_chart(frame: pd.DataFrame, labels: dict[str, str]) -> alt.LayerChart:
     """City forecast mean (line) against the sum of the district means (points): ``year, month, city, sum``."""
     data = frame.assign(date=month_start(frame))
-    base = alt.Chart(data).encode(x=alt.X("date:T", title=None))
+    base = alt.Chart(data).encode(x=alt.X("date:T", title=None, axis=MONTH_AXIS))
     city = base.mark_line(color=FORECAST).encode(
         y=alt.Y("city:Q", title=labels["value"], scale=alt.Scale(zero=False)),
         tooltip=[

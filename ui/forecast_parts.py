@@ -4,6 +4,7 @@ and the planner's live re-run (the page itself lists the sections)."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -140,6 +141,13 @@ def accuracy(ctx: Ctx, indicator: str, acc: pd.DataFrame) -> None:
     st.caption(ctx.t("forecasts_accuracy_caption"))
 
 
+def model_version(stored: object) -> str:
+    """``forecasting-1.2.0; reconciled ru=bu, une=bu`` → ``1.2.0``: the number a reader can quote (the rest is in
+    the method notes)."""
+    found = re.search(r"\d+(\.\d+)+", str(stored or ""))
+    return found.group(0) if found else "—"
+
+
 def reconciliation_methods(note: str | None) -> dict[str, str]:
     """Indicator → reconciliation method, from the JSON the job stored with the run."""
     if not note:
@@ -172,8 +180,8 @@ def coherence(
     st.markdown(
         ctx.t(
             key,
-            diff=f"{worst:,.4f}",
-            rel=f"{rel:.1e}",
+            diff=f"{worst:,.0f}" if ctx.lang == "zh" else f"{worst:,.4f}",
+            rel=f"{rel:.4%}" if ctx.lang == "zh" else f"{rel:.1e}",
             method=ctx.t(f"forecasts_method_{method}") if method else ctx.t("forecasts_method_none"),
         )
     )

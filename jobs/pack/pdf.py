@@ -36,7 +36,7 @@ from reportlab.platypus import (
 )
 
 from figures.chance import percent
-from i18n import fmt_date, fmt_int, fmt_month, fmt_pct, fmt_yuan, t
+from i18n import fmt_date, fmt_int, fmt_month, fmt_pct, fmt_quarter, fmt_yuan, t
 from jobs.pack import fonts
 from jobs.pack.snapshot import Pack
 
@@ -104,10 +104,11 @@ def _pct(value: Any) -> str:
     return fmt_pct(None if value is None else float(value))
 
 
-def _pp(value: Any) -> str:
+def _pp(value: Any, lang: str = "en") -> str:
+    """Percentage points: "+0.90 pp", in Chinese "+0.90个百分点"."""
     if value is None or value != value:
         return "—"
-    return f"{float(value):+.2f} pp"
+    return f"{float(value):+.2f}" + ("个百分点" if lang == "zh" else " pp")
 
 
 def _table(
@@ -228,7 +229,7 @@ class _Renderer:
                     value_text(r.actual, r.unit, self.lang),
                     _pct(r.completion_rate) if r.completion_rate == r.completion_rate else "—",
                     _pct(r.time_elapsed_progress) if r.unit not in ("pct", "yes_no") else "—",
-                    _pp(r.margin_pp),
+                    _pp(r.margin_pp, self.lang),
                     self.status(r.status),
                 ]
             )
@@ -393,7 +394,7 @@ class _Renderer:
                         gap,
                     ]
                 else:
-                    row += [_pp(r.margin_pp) if direction == "control" else "—"]
+                    row += [_pp(r.margin_pp, self.lang) if direction == "control" else "—"]
                 row += [self.status(r.status), rank_text(r.peer_rank), rank_change_text(r.rank_change)]
                 rows.append(row)
                 extra += self._status_style(len(row) - 3, i, r.status)
@@ -712,7 +713,7 @@ class _Renderer:
         text = self.t(
             "pack_footer",
             page=doc.page,
-            quarter=self.pack.quarter,
+            quarter=fmt_quarter(self.pack.quarter, self.lang),
             cut_off=fmt_date(self.pack.cut_off, self.lang),
             snapshot=self.pack.snapshot_id or "—",
         )

@@ -212,7 +212,7 @@ class _Writer:
                     value_text(r.actual, r.unit, self.lang),
                     _pct(r.completion_rate) if r.completion_rate == r.completion_rate else "—",
                     _pct(r.time_elapsed_progress) if r.unit not in ("pct", "yes_no") else "—",
-                    _pp(r.margin_pp),
+                    _pp(r.margin_pp, self.lang),
                     self.status(r.status),
                 ]
             )
@@ -329,7 +329,7 @@ class _Writer:
                         gap,
                     ]
                 else:
-                    row.append(_pp(r.margin_pp))
+                    row.append(_pp(r.margin_pp, self.lang))
                 if r.status in STATUS_BG:
                     fills[(i, len(row))] = STATUS_BG[r.status]
                 row.append(self.status(r.status))
