@@ -25,7 +25,7 @@ demo: install
 
 # The quickstart runs the demo city in explicit open demo mode (no login; the UI says so on every page).
 run: demo
-	EMPLOYMENT_AUTH=$${EMPLOYMENT_AUTH:-open} $(BIN)/streamlit run app.py
+	EMPLOYMENT_AUTH=$${EMPLOYMENT_AUTH:-open} $(BIN)/python -m ui.serve run app.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -20,6 +20,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -92,7 +93,7 @@ def start_app(port: int, db_url: str | None = None, log: Path | None = None) -> 
         [
             sys.executable,
             "-m",
-            "streamlit",
+            "ui.serve",  # as deployed (deploy/run-processes.sh): caches warmed before the port opens
             "run",
             "app.py",
             "--server.port",
@@ -105,7 +106,7 @@ def start_app(port: int, db_url: str | None = None, log: Path | None = None) -> 
         stdout=out,
         stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
     )
-    _wait_port(port, proc, f"the app on port {port}")
+    _wait_port(port, proc, f"the app on port {port}", seconds=600)
     return proc
 
 
@@ -162,6 +163,7 @@ class Tally:
     errors: list[str] = field(default_factory=list)
     backends: list[str] = field(default_factory=list)  # the process each session was served by
     unsticky: int = 0  # sessions whose requests nginx sent to more than one process
+    pages: list[tuple[str, float]] = field(default_factory=list)  # (page, seconds) with think times
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -187,8 +189,18 @@ def route_cookie(response: http.client.HTTPResponse) -> str | None:
     return None
 
 
-def session(base: str, index: int, reruns: int, timeout_s: float, tally: Tally, sticky: bool = False) -> None:
-    """One user: (via nginx: GET / for the cookie,) a websocket, ``reruns`` page runs, (a final GET)."""
+def session(
+    base: str,
+    index: int,
+    reruns: int,
+    timeout_s: float,
+    tally: Tally,
+    sticky: bool = False,
+    think: tuple[float, float] | None = None,
+    until: float = 0.0,
+) -> None:
+    """One user: (via nginx: GET / for the cookie,) a websocket, ``reruns`` page runs back to back (or, with
+    ``think``, a page every ``think`` seconds until the clock reads ``until``), (a final GET)."""
     host = base.split("//", 1)[1]
     cookie = None
     seen: list[str] = []
@@ -212,10 +224,22 @@ def session(base: str, index: int, reruns: int, timeout_s: float, tally: Tally, 
     if sticky:
         seen.append((ws.getheaders() or {}).get("x-upstream", "?"))
     try:
-        for r in range(reruns):
-            took, err = rerun(ws, PAGES[(index + r) % len(PAGES)], timeout_s)
-            with tally.lock:
-                (tally.errors.append(err) if err else tally.times.append(took))
+        if think is None:  # back to back: ``reruns`` page runs over the pages in turn
+            for r in range(reruns):
+                took, err = rerun(ws, PAGES[(index + r) % len(PAGES)], timeout_s)
+                with tally.lock:
+                    (tally.errors.append(err) if err else tally.times.append(took))
+        else:  # a person: a page, then a think time drawn from ``think`` seconds, until ``until``
+            rng = random.Random(index)
+            time.sleep(rng.uniform(0, think[0]))  # people do not all arrive in the same second
+            page = PAGES[index % len(PAGES)]
+            while time.time() < until:
+                took, err = rerun(ws, page, timeout_s)
+                with tally.lock:
+                    (tally.errors.append(err) if err else tally.times.append(took))
+                    tally.pages.append((page, took))
+                page = rng.choice(PAGES)
+                time.sleep(min(rng.uniform(*think), max(0.0, until - time.time())))
     except (OSError, websocket.WebSocketException) as exc:
         with tally.lock:
             tally.errors.append(f"socket: {exc}")
@@ -232,11 +256,21 @@ def session(base: str, index: int, reruns: int, timeout_s: float, tally: Tally, 
         tally.unsticky += len(set(seen)) > 1
 
 
-def run(base: str, sessions: int, reruns: int, timeout_s: float = 120.0, sticky: bool = False) -> dict:
-    """Drive ``sessions`` concurrent sessions of ``reruns`` reruns each; return the figures."""
+def run(
+    base: str,
+    sessions: int,
+    reruns: int,
+    timeout_s: float = 120.0,
+    sticky: bool = False,
+    think: tuple[float, float] | None = None,
+    duration_s: float = 300.0,
+) -> dict:
+    """Drive ``sessions`` concurrent sessions of ``reruns`` reruns each (or, with ``think``, each clicking after
+    a random think time for ``duration_s``); return the figures."""
     tally = Tally()
+    until = time.time() + duration_s
     threads = [
-        threading.Thread(target=session, args=(base, i, reruns, timeout_s, tally, sticky))
+        threading.Thread(target=session, args=(base, i, reruns, timeout_s, tally, sticky, think, until))
         for i in range(sessions)
     ]
     load_before = os.getloadavg()
@@ -244,13 +278,23 @@ def run(base: str, sessions: int, reruns: int, timeout_s: float = 120.0, sticky:
     for th in threads:
         th.start()
     for th in threads:
-        th.join(timeout=timeout_s * reruns + 30)
+        th.join(timeout=max(0.0, until - time.time()) + timeout_s + 30 if think else timeout_s * reruns + 30)
     wall = time.perf_counter() - started
     times = tally.times
     q = statistics.quantiles(times, n=20) if len(times) >= 20 else [float("nan")] * 19
+    per_page: dict[str, list[float]] = {}
+    for page, took in tally.pages:
+        per_page.setdefault(page or "overview", []).append(took)
     return {
         "sessions": sessions,
-        "reruns_each": reruns,
+        "reruns_each": reruns if think is None else None,
+        "think_s": list(think) if think else None,
+        "duration_s": duration_s if think else None,
+        "p95_by_page_s": {
+            p: round(statistics.quantiles(v, n=20)[18] if len(v) >= 20 else max(v), 2)
+            for p, v in sorted(per_page.items())
+        },
+        "max_s": max(times) if times else None,
         "completed": len(times),
         "errors": len(tally.errors),
         "error_examples": sorted(set(tally.errors))[:5],
@@ -263,6 +307,14 @@ def run(base: str, sessions: int, reruns: int, timeout_s: float = 120.0, sticky:
         "load_avg_before": [round(x, 2) for x in load_before],
         "load_avg_after": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def _think(text: str | None) -> tuple[float, float] | None:
+    """``--think MIN,MAX`` as seconds."""
+    if not text:
+        return None
+    low, high = (float(x) for x in text.split(","))
+    return low, high
 
 
 def wait_for_quiet(limit: float, max_wait_s: float = 1200) -> float:
@@ -290,7 +342,15 @@ def measure(processes: int, via_nginx: bool, db_url: str, folder: Path, args: ar
             base = f"http://127.0.0.1:{listen}"
         if args.wait_load:
             wait_for_quiet(args.wait_load, args.wait_max)
-        result = run(base, args.sessions, args.reruns, sticky=via_nginx)
+        think = _think(args.think)
+        result = run(
+            base,
+            args.sessions,
+            args.reruns,
+            sticky=via_nginx,
+            think=think,
+            duration_s=args.duration,
+        )
         return {"processes": processes, "via_nginx": via_nginx, **result}
     finally:
         for proc in reversed(procs):
@@ -311,8 +371,13 @@ def table(results: list[dict]) -> str:
     ]
     for r in results:
         per = " / ".join(str(n) for n in r["sessions_per_backend"].values()) if r["via_nginx"] else "–"
+        shape = (
+            f"{r['sessions']} × {r['reruns_each']}"
+            if r["think_s"] is None
+            else f"{r['sessions']}, think {r['think_s'][0]:g}–{r['think_s'][1]:g} s, {r['duration_s']:.0f} s"
+        )
         lines.append(
-            f"| {r['processes']} | {'yes' if r['via_nginx'] else 'no'} | {r['sessions']} × {r['reruns_each']} "
+            f"| {r['processes']} | {'yes' if r['via_nginx'] else 'no'} | {shape} "
             f"| {r['completed']} | {r['errors']} | {r['p50_s'] or float('nan'):.2f} | {r['p95_s']:.2f} "
             f"| {r['reruns_per_s'] or 0:.2f} | {per} | {r['unsticky_sessions'] if r['via_nginx'] else '–'} "
             f"| {r['load_avg_before'][0]:.2f} → {r['load_avg_after'][0]:.2f} |"
@@ -334,6 +399,12 @@ def main() -> None:
     )
     parser.add_argument("--via-nginx", action="store_true", help="put nginx (shipped configuration) in front")
     parser.add_argument("--wait-max", type=float, default=1200, help="longest wait for --wait-load, s")
+    parser.add_argument(
+        "--think",
+        help="people instead of a burst: each clicks a random page after a think time drawn from MIN,MAX s "
+        "(e.g. 5,20), for --duration seconds",
+    )
+    parser.add_argument("--duration", type=float, default=300.0, help="length of a --think run, s")
     parser.add_argument("--baseline", action="store_true", help="first measure 1 process without nginx")
     parser.add_argument("--db", default=str(ROOT / "data" / "demo.sqlite"), help="SQLite file, copied first")
     parser.add_argument(
@@ -343,9 +414,18 @@ def main() -> None:
     )
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the app processes and nginx on the way out
+    think = _think(args.think)
     if args.url:
         run(args.url, 1, 2)  # warm the caches once, as a server in use would be
-        print(json.dumps(run(args.url, args.sessions, args.reruns, sticky=args.via_nginx), indent=2))
+        figures = run(
+            args.url,
+            args.sessions,
+            args.reruns,
+            sticky=args.via_nginx,
+            think=think,
+            duration_s=args.duration,
+        )
+        print(json.dumps(figures, indent=2))
         return
     counts = [int(n) for n in args.processes.split(",")]
     if any(n > 1 for n in counts) and not args.via_nginx:

@@ -7,7 +7,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 RUN_DIR=${RUN_DIR:-/tmp/employment-dashboard}
-STREAMLIT=${STREAMLIT:-.venv/bin/streamlit}
+PYTHON=${PYTHON:-.venv/bin/python}
 action=${1:-}
 case "$action" in
 start)
@@ -26,7 +26,8 @@ start)
         if [ -f "$RUN_DIR/app-$port.pid" ] && kill -0 "$(cat "$RUN_DIR/app-$port.pid")" 2>/dev/null; then
             echo "port $port: already running (pid $(cat "$RUN_DIR/app-$port.pid"))"
         else
-            nohup "$STREAMLIT" run app.py --server.port "$port" --server.address 127.0.0.1 \
+            # ui.serve warms the caches (the Overview, then every page) around Streamlit's own start.
+            nohup "$PYTHON" -m ui.serve run app.py --server.port "$port" --server.address 127.0.0.1 \
                 >"$RUN_DIR/app-$port.log" 2>&1 &
             echo $! >"$RUN_DIR/app-$port.pid"
             echo "port $port: started (pid $!)"
