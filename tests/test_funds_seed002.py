@@ -199,3 +199,11 @@ def test_funds_page_in_chinese_shows_no_codes_and_no_english(
     amounts = [c for d in at.dataframe for c in d.value.columns if "万元" in str(c)]
     assert amounts, "money is shown in 万元"
     assert at.query_params["method"] and at.query_params["pot"]
+
+
+def test_money_queries_agree_on_sqlite_and_postgresql(demo_url: str, pg_demo_url: str) -> None:
+    for fn in (funds.funds_by_source, funds.district_finance):
+        lite = fn(make_engine(demo_url), 2025)
+        pg = fn(make_engine(pg_demo_url), 2025)
+        assert not lite.empty
+        pd.testing.assert_frame_equal(lite, pg, check_exact=False, rtol=1e-12)
