@@ -12,7 +12,7 @@ from i18n import fmt_month
 from queries import funds
 from scoring import NORMALISATIONS, Scheme, effective_weights, rank_uncertainty, sensitivity
 from ui import charts_funds as charts
-from ui.common import Ctx, download_csv, query
+from ui.common import Ctx, download_csv, query, url_widget
 from ui.funds_whatif import arrow, scheme_label
 
 RUNS = 1000
@@ -166,7 +166,10 @@ def robustness_section(
 ) -> tuple[float, list[str]]:
     st.subheader(ctx.t("funds_robustness"))
     c1, c2 = st.columns([1, 2])
-    noise_pct = c1.slider(ctx.t("funds_noise"), 0, 50, 25, 5, key="fu_noise", format="±%d%%")
+    noise_pct = url_widget(  # in the URL: the split's band depends on it too
+        c1.select_slider, ctx.t("funds_noise"), list(range(0, 55, 5)), "noise", default=25,
+        format_func=lambda v: f"±{v}%",
+    )  # fmt: skip
     alts = c2.multiselect(
         ctx.t("funds_alt_norms"),
         list(NORMALISATIONS),

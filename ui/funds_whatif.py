@@ -17,6 +17,8 @@ from scoring import (
     DIRECTIONS,
     MISSING_RULES,
     NORMALISATIONS,
+    PRESETS,
+    WUHAN_2009,
     Scheme,
     SchemeError,
     SchemeIndicator,
@@ -36,7 +38,12 @@ def scheme_label(ctx: Ctx, name: str) -> str:
 def scheme_text(ctx: Ctx, scheme: Scheme) -> str:
     """A scheme's description: the catalogue's for a preset, the text saved with a stored scheme otherwise."""
     key = f"funds_scheme_desc_{scheme.name}"
-    return ctx.t(key) if key in catalogue() else scheme.description
+    if key in catalogue():
+        return ctx.t(key)
+    for base in (*PRESETS.values(), WUHAN_2009):  # a stored copy carries its preset's English text: say whose
+        if scheme.description == base.description or set(scheme.codes) == set(base.codes):
+            return ctx.t("funds_scheme_desc_copy", base=scheme_label(ctx, base.name))
+    return scheme.description
 
 
 def arrow(change: float | None) -> str:
