@@ -245,6 +245,7 @@ def heat_and_map(ctx: Ctx, f: dict, table: pd.DataFrame) -> None:
         key="tg_map",
         height=420,
     )
+    right.markdown(charts.status_legend(status_names(ctx)))
     right.caption(ctx.t("map_hint"))
 
 
@@ -357,6 +358,7 @@ def fair_comparison(ctx: Ctx, f: dict) -> None:
         table,
         hide_index=True,
         width="stretch",
+        height=full_height(len(table)),
         column_config={
             ctx.t("actual_completion"): st.column_config.NumberColumn(format="percent"),
             ctx.t("expected_completion"): st.column_config.NumberColumn(format="percent"),

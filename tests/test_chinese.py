@@ -201,13 +201,15 @@ def test_time_axes_are_labelled_in_chinese(monkeypatch: pytest.MonkeyPatch, zh_u
 
 
 @pytest.fixture(scope="module")
-def pack_zh(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def pack_zh(zh_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The pack of 2026-Q3 in Chinese as PDF, Excel and Word, with forecasts, frozen by a named secretary."""
     folder = tmp_path_factory.mktemp("pack_zh")
-    url = copy_db(demo_url, folder / "demo.sqlite")
+    url = copy_db(zh_url, folder / "demo.sqlite")
     out = {}
     for ext in ("pdf", "xlsx", "docx"):
         path = folder / f"pack.{ext}"
-        assert main(["pack", "--quarter", "2026Q3", "--lang", "zh", "--out", str(path), "--url", url]) == 0
+        args = ["pack", "--quarter", "2026Q3", "--lang", "zh", "--out", str(path), "--url", url]
+        assert main([*args, "--user", "秘书处"]) == 0
         out[ext] = path
     return out
 
@@ -218,7 +220,10 @@ def test_no_latin_word_in_the_chinese_pack(pack_zh: dict[str, Path]) -> None:
     book = load_workbook(io.BytesIO(pack_zh["xlsx"].read_bytes()))
     for sheet in book.worksheets:
         texts.append(sheet.title)
-        texts += [str(c.value) for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+        for column in sheet.iter_cols():
+            if "代码" in str(column[0].value):  # codes kept on purpose beside the names, headed in Chinese
+                continue
+            texts += [str(c.value) for c in column if isinstance(c.value, str)]
     from docx import Document
 
     doc = Document(str(pack_zh["docx"]))

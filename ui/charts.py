@@ -33,7 +33,7 @@ def view_for(boundaries: pd.DataFrame) -> pdk.ViewState:
         return WUHAN_VIEW
     pts = np.concatenate([np.asarray(p) for p in polygons(boundaries)["polygon"]])
     span = max(float(np.ptp(pts[:, 0])), float(np.ptp(pts[:, 1])), 0.01)
-    zoom = float(np.clip(np.log2(360 / span) - 0.6, 7, 14))
+    zoom = float(np.clip(np.log2(360 / span) - 1.0, 7, 14))  # the whole city fits a 1024 px tablet's column
     return pdk.ViewState(longitude=float(pts[:, 0].mean()), latitude=float(pts[:, 1].mean()), zoom=zoom)
 
 
@@ -69,12 +69,44 @@ def status_map(
             auto_highlight=True,
         )
     )
+    if "name" in data.columns:  # every district named on the map (issue #19)
+        layers.append(name_layer(data))
     return pdk.Deck(
         layers=layers,
         initial_view_state=view or view_for(boundaries),
         map_provider=None,  # and no map_style: None would make Streamlit fetch Carto tiles
         tooltip={"html": tooltip_html},
     )
+
+
+def name_layer(data: pd.DataFrame) -> pdk.Layer:
+    """Area names at the middle of each area's largest ring (Chinese glyphs: ``character_set="auto"``)."""
+    rows = []
+    for name, group in data.groupby("name", sort=False):
+        ring = max(group["polygon"], key=len)
+        pts = np.asarray(ring, dtype=float)
+        rows.append({"name": str(name), "position": [float(pts[:, 0].mean()), float(pts[:, 1].mean())]})
+    return pdk.Layer(
+        "TextLayer",
+        data=pd.DataFrame(rows),
+        id="names",
+        get_position="position",
+        get_text="name",
+        get_size=13,
+        get_color=[17, 24, 39],
+        font_family='"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif',
+        character_set="auto",
+        outline_width=2,
+        outline_color=[255, 255, 255],
+        font_settings={"sdf": True},
+        pickable=False,
+    )
+
+
+def status_legend(labels: dict[str, str]) -> str:
+    """The status map's legend as Streamlit markdown: a coloured square and the word for each status."""
+    colours = {"green": "green", "yellow": "orange", "red": "red", "withheld": "gray"}
+    return " · ".join(f":{colours[s]}[■] {labels[s]}" for s in STATUS_HEX if s in labels)
 
 
 def cumulative_chart(curve: pd.DataFrame, pace: pd.DataFrame, labels: dict[str, str]) -> alt.Chart:
@@ -119,23 +151,24 @@ def cumulative_chart(curve: pd.DataFrame, pace: pd.DataFrame, labels: dict[str, 
 
 
 def heat_table(frame: pd.DataFrame, labels: dict[str, str]) -> alt.Chart:
-    """Indicator × district grid coloured by status, the figure written in each cell.
+    """District × indicator grid coloured by status, the figure written in each cell.
 
+    Districts run down (13 rows, each name readable), indicators across with slanted headers, so that no
+    header runs into the next and "未完成" fits its cell on a 1024 px tablet too (issue #19).
     ``frame`` has ``area, indicator, label, status, status_text``; ``labels["status"]`` titles the legend and
     ``labels[<status>]`` name the colours in the page's language.
     """
     domain = [labels[s] for s in STATUS_HEX]
     base = alt.Chart(frame).encode(
         x=alt.X(
-            "area:N",
+            "indicator:N",
             title=None,
             sort=None,
-            # slanted, so 13 district names never run into one another on a narrow (1024 px) screen
             axis=alt.Axis(
-                labelAngle=-40, labelAlign="left", labelOverlap=False, orient="top", labelLimit=120
+                labelAngle=-35, labelAlign="left", labelOverlap=False, orient="top", labelLimit=140
             ),
         ),
-        y=alt.Y("indicator:N", title=None, sort=None, axis=alt.Axis(labelLimit=220, labelOverlap=False)),
+        y=alt.Y("area:N", title=None, sort=None, axis=alt.Axis(labelLimit=120, labelOverlap=False)),
     )
     rect = base.mark_rect(stroke="white", strokeWidth=2).encode(
         color=alt.Color(
@@ -145,8 +178,8 @@ def heat_table(frame: pd.DataFrame, labels: dict[str, str]) -> alt.Chart:
         ),
         tooltip=["area:N", "indicator:N", "label:N", "status_text:N"],
     )
-    text = base.mark_text(fontSize=11, color="white", limit=70).encode(text="label:N")
-    return (rect + text).properties(height=alt.Step(30), width=alt.Step(72))
+    text = base.mark_text(fontSize=11, color="white").encode(text="label:N")
+    return (rect + text).properties(height=alt.Step(28))
 
 
 def bar_chart(

@@ -39,6 +39,11 @@ TABLET_CSS = """
   [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] { min-width: 160px !important; }
   [data-testid="stMainBlockContainer"] { padding-left: 1.5rem; padding-right: 1.5rem; }
 }
+/* a tile's label, change and links wrap instead of ending in "…" on a narrow column */
+[data-testid="stMetricDelta"] > div, [data-testid="stMetricLabel"] p, [data-testid="stMetricLabel"] div,
+[data-testid="stPageLink"] p, [data-testid="stPageLink-NavLink"] span {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+[data-testid="stMetricDelta"] { height: auto !important; }
 """
 
 

@@ -15,10 +15,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from i18n import t
-from jobs.pack.pdf import label
+from i18n import fmt_quarter, t
+from jobs.pack.pdf import label, missing_text, model_text, scheme_text, version_text
 from jobs.pack.snapshot import Pack, _plain
-from jobs.spreadsheet import safe_cells
+from jobs.spreadsheet import FORMAT_THOUSANDS, FORMAT_WAN_YUAN, safe_cells
 
 #: Sheets in order, with the columns each exports ("name" = the area name, "indicator" = the indicator name,
 #: both in the chosen language).
@@ -77,6 +77,22 @@ SHEETS: dict[str, list[str]] = {
     "data_quality": ["check", "area_code", "name", "year", "month", "detail"],
 }
 PERCENT = {"completion_rate", "time_elapsed_progress", "covered_share", "share"}
+WHOLE = {
+    "target",
+    "actual",
+    "pace_gap",
+    "cells",
+    "people",
+    "covered_people",
+    "points",
+    "mean",
+    "lo_80",
+    "hi_80",
+}
+WHOLE |= {"lo_95", "hi_95", "cumulative", "linear", "seasonal", "value"}
+POINTS = {"margin_pp"}
+CODES: set[str] = set()  # codes stay beside the names (a column headed 指标代码), so figures can be filtered
+UNITS_ZH = {"persons": "人", "pct": "%", "yuan": "元", "yes_no": "是/否", "score": "分", "count": "个"}
 MONEY = {"amount_yuan", "last_year_yuan", "change_yuan"}
 TRANSLATED = {
     "status": "pack_status_",
@@ -110,23 +126,46 @@ def sheet_frame(pack: Pack, name: str, lang: str) -> pd.DataFrame:
             frame[col] = frame[col].map(
                 lambda v, p=prefix: label(f"{p}{v}", v, lang) if isinstance(v, str) and v else v
             )
-    cols = [c for c in SHEETS[name] if c in frame.columns]
+    if lang == "zh":  # a Chinese reader gets words, not codes (issue #19); the area code is digits
+        if "unit" in frame.columns:
+            frame["unit"] = frame["unit"].map(lambda v: UNITS_ZH.get(str(v), v))
+        if "model" in frame.columns:
+            frame["model"] = frame["model"].map(lambda v: model_text(v, lang))
+        if "missing" in frame.columns:
+            frame["missing"] = frame["missing"].map(lambda v: missing_text(v, lang))
+    cols = [c for c in SHEETS[name] if c in frame.columns and not (lang == "zh" and c in CODES)]
     return frame[cols] if not frame.empty else pd.DataFrame(columns=cols)
+
+
+def _width(value: object) -> int:
+    """Display width of a cell: a Chinese character takes two columns."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in ("" if value is None else str(value)))
+
+
+def _when(value: object) -> object:
+    """A timestamp as 2026-12-03 10:36 (not ISO's 2026-12-03T10:36:30)."""
+    try:
+        return f"{pd.Timestamp(value):%Y-%m-%d %H:%M}" if value is not None else None
+    except (TypeError, ValueError):
+        return value
 
 
 def _about(pack: Pack, lang: str) -> list[tuple[str, Any]]:
     m = pack.meta
     rule = m.get("coverage_rule") or {}
     return [
-        (t("pack_about_quarter", lang), pack.quarter),
+        (t("pack_about_quarter", lang), fmt_quarter(pack.quarter, lang) if lang == "zh" else pack.quarter),
         (t("pack_about_as_of", lang), m.get("as_of")),
         (t("pack_about_cut_off", lang), pack.cut_off),
         (t("pack_about_snapshot", lang), pack.snapshot_id),
-        (t("pack_about_created", lang), pack.created_at),
+        (t("pack_about_created", lang), _when(pack.created_at)),
         (t("pack_about_created_by", lang), pack.created_by),
-        (t("pack_about_scheme", lang), m.get("scheme_name")),
+        (t("pack_about_scheme", lang), scheme_text(m.get("scheme_name"), lang)),
         (t("pack_about_pot", lang), m.get("pot_yuan")),
-        (t("pack_about_model", lang), m.get("model_version")),
+        (
+            t("pack_about_model", lang),
+            version_text(m.get("model_version")) if lang == "zh" else m.get("model_version"),
+        ),
         (t("pack_about_forecast_run", lang), m.get("forecast_run_id")),
         (
             t("pack_about_status_rules", lang),
@@ -181,11 +220,25 @@ def render(pack: Pack, lang: str = "zh") -> bytes:
             ws.append([_plain(v) for v in row])
         for j, col in enumerate(frame.columns, start=1):
             letter = get_column_letter(j)
-            ws.column_dimensions[letter].width = max(10, min(40, len(str(ws.cell(1, j).value)) + 4))
-            fmt = "0.0%" if col in PERCENT else ("#,##0.00" if col in MONEY else None)
-            if fmt:
-                for cell in ws[letter][1:]:
-                    cell.number_format = fmt
+            widest = max([_width(ws.cell(1, j).value), *(_width(v) for v in frame[col].head(200))])
+            ws.column_dimensions[letter].width = max(10, min(40, widest + 3))
+            money = FORMAT_WAN_YUAN if lang == "zh" else "#,##0.00"
+            points = '0.00"个百分点"' if lang == "zh" else "0.00"
+            fixed = {
+                **dict.fromkeys(PERCENT, "0.0%"),
+                **dict.fromkeys(MONEY, money),
+                **dict.fromkeys(POINTS, points),
+            }
+            for cell in ws[letter][1:]:
+                if not isinstance(cell.value, int | float) or isinstance(cell.value, bool):
+                    continue
+                if col in fixed:
+                    cell.number_format = fixed[col]
+                elif (
+                    col in WHOLE
+                ):  # persons with thousands; a rate (3.5) keeps two decimals, never 2.6066722…
+                    whole = float(cell.value).is_integer()
+                    cell.number_format = FORMAT_THOUSANDS if whole else "#,##0.00"
         ws.freeze_panes = "A2"
     buffer = io.BytesIO()
     wb.save(buffer)

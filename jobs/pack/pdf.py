@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -39,6 +40,7 @@ from figures.chance import percent
 from i18n import fmt_date, fmt_int, fmt_month, fmt_pct, fmt_quarter, fmt_yuan, t
 from jobs.pack import fonts
 from jobs.pack.snapshot import Pack
+from store.indicators import BY_CODE
 
 PAGE = landscape(A4)
 MARGIN = 14 * mm
@@ -98,6 +100,44 @@ def label(key: str, fallback: Any, lang: str) -> str:
     """The message ``key``, or ``fallback`` as text when the catalogue has none (e.g. a stored scheme's grade)."""
     text = t(key, lang)
     return str(fallback) if text == key else text
+
+
+def model_text(code: Any, lang: str) -> str:
+    """A stored model code in words: ``theta+bottom_up`` → θ分解法，自下而上（全市=各区之和）."""
+    if lang != "zh" or not code:
+        return str(code or "—")
+    parts = []
+    for part in str(code).split("+"):
+        text = label(f"forecasts_model_{part}", None, lang)
+        parts.append(text if text != "None" else label(f"forecasts_method_{part}", part, lang))
+    return "，".join(parts)
+
+
+def scheme_text(name: Any, lang: str) -> str:
+    """A stored scoring scheme by its name in the catalogue (``grading_100`` → 百分制评分); else as stored."""
+    if not name:
+        return "—"
+    return label(f"funds_scheme_name_{name}", name, lang) if lang == "zh" else str(name)
+
+
+def missing_text(text: Any, lang: str) -> str:
+    """A score's missing inputs, ``loan_overdue_rate_pct (scored 0), …``, in the reader's language."""
+    if lang != "zh" or not text:
+        return "" if text is None else str(text)
+
+    def one(found: re.Match[str]) -> str:
+        rule = re.sub(r"\W+", "_", found.group(2)).strip("_")
+        known = BY_CODE.get(found.group(1))
+        name = label(f"funds_measure_{found.group(1)}", known.name_zh if known else found.group(1), lang)
+        return f"{name}（{label(f'pack_missing_rule_{rule}', found.group(2), lang)}）"
+
+    return re.sub(r"([a-z_]+) \(([^)]+)\)", one, str(text)).replace(", ", "、")
+
+
+def version_text(stored: Any) -> str:
+    """``forecasting-1.2.0; reconciled ru=bu`` → ``1.2.0`` (the reconciliation is told in the notes)."""
+    found = re.search(r"\d+(\.\d+)+", str(stored or ""))
+    return found.group(0) if found else "—"
 
 
 def _pct(value: Any) -> str:
@@ -281,7 +321,7 @@ class _Renderer:
                     "pack_summary_line",
                     coverage=_pct(cov.get("share")),
                     points=fmt_int(cov.get("points"), self.lang),
-                    scheme=self.meta.get("scheme_name") or "—",
+                    scheme=scheme_text(self.meta.get("scheme_name"), self.lang),
                     pot=fmt_yuan(pot, self.lang) if pot else "—",
                 )
             )
@@ -448,7 +488,7 @@ class _Renderer:
             self.p(
                 self.t(
                     "pack_funds_intro",
-                    scheme=m.get("scheme_name") or "—",
+                    scheme=scheme_text(m.get("scheme_name"), self.lang),
                     pot=fmt_yuan(m.get("pot_yuan"), self.lang) if m.get("pot_yuan") else "—",
                     year=m.get("pot_year"),
                 ),
@@ -593,7 +633,7 @@ class _Renderer:
                 self.t(
                     "pack_forecast_intro",
                     run=m.get("forecast_run_id"),
-                    model=m.get("model_version"),
+                    model=version_text(m.get("model_version")),
                     cut_off=m.get("forecast_cut_off") or "—",
                 ),
                 self.st.small,
@@ -624,7 +664,7 @@ class _Renderer:
                         value_text(r.mean, unit, self.lang),
                         f"{value_text(r.lo_80, unit, self.lang)} – {value_text(r.hi_80, unit, self.lang)}",
                         f"{value_text(r.lo_95, unit, self.lang)} – {value_text(r.hi_95, unit, self.lang)}",
-                        str(r.model),
+                        model_text(r.model, self.lang),
                     ]
                 )
             out.append(
@@ -656,7 +696,7 @@ class _Renderer:
                         key,
                         margin=m.get("yellow_margin_pp"),
                         cushion=m.get("control_cushion_pp"),
-                        scheme=m.get("scheme_name"),
+                        scheme=scheme_text(m.get("scheme_name"), self.lang),
                         k=m.get("min_cell_persons"),
                     ),
                     self.st.small,
@@ -698,8 +738,8 @@ class _Renderer:
             self.p(
                 self.t(
                     "pack_about_line",
-                    scheme=m.get("scheme_name") or "—",
-                    model=m.get("model_version") or "—",
+                    scheme=scheme_text(m.get("scheme_name"), self.lang),
+                    model=version_text(m.get("model_version")),
                     snapshot=self.pack.snapshot_id or "—",
                 ),
                 self.st.small,

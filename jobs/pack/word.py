@@ -27,7 +27,18 @@ from figures.briefing import Briefing
 from figures.chance import percent
 from i18n import fmt_date, fmt_int, fmt_month, t
 from jobs.pack.excel import sheet_frame
-from jobs.pack.pdf import STATUS_BG, _pct, _pp, chart_png, rank_text, target_text, value_text
+from jobs.pack.pdf import (
+    STATUS_BG,
+    _pct,
+    _pp,
+    chart_png,
+    model_text,
+    rank_text,
+    scheme_text,
+    target_text,
+    value_text,
+    version_text,
+)
 from jobs.pack.snapshot import Pack
 
 LATIN_FONT = "Arial"
@@ -415,7 +426,7 @@ class _Writer:
             self.t(
                 "pack_forecast_intro",
                 run=m.get("forecast_run_id"),
-                model=m.get("model_version"),
+                model=version_text(m.get("model_version")),
                 cut_off=m.get("forecast_cut_off") or "—",
             ),
         )
@@ -447,7 +458,7 @@ class _Writer:
                     value_text(r.mean, unit, self.lang),
                     f"{value_text(r.lo_80, unit, self.lang)} – {value_text(r.hi_80, unit, self.lang)}",
                     f"{value_text(r.lo_95, unit, self.lang)} – {value_text(r.hi_95, unit, self.lang)}",
-                    str(r.model),
+                    model_text(r.model, self.lang),
                 ]
                 for r in part.head(12).itertuples()
             ]
@@ -473,7 +484,7 @@ class _Writer:
                     key,
                     margin=m.get("yellow_margin_pp"),
                     cushion=m.get("control_cushion_pp"),
-                    scheme=m.get("scheme_name"),
+                    scheme=scheme_text(m.get("scheme_name"), self.lang),
                     k=m.get("min_cell_persons"),
                 ),
             )
@@ -512,8 +523,8 @@ class _Writer:
             self.doc,
             self.t(
                 "pack_about_line",
-                scheme=m.get("scheme_name") or "—",
-                model=m.get("model_version") or "—",
+                scheme=scheme_text(m.get("scheme_name"), self.lang),
+                model=version_text(m.get("model_version")),
                 snapshot=self.pack.snapshot_id or "—",
             ),
         )
