@@ -80,7 +80,7 @@ def status_map(
 
 
 def name_layer(data: pd.DataFrame) -> pdk.Layer:
-    """Area names at the middle of each area's largest ring (Chinese glyphs: ``character_set="auto"``)."""
+    """Area names at the middle of each area's largest ring (deck.gl draws only the glyphs it is given)."""
     rows = []
     for name, group in data.groupby("name", sort=False):
         ring = max(group["polygon"], key=len)
@@ -95,10 +95,10 @@ def name_layer(data: pd.DataFrame) -> pdk.Layer:
         get_size=13,
         get_color=[17, 24, 39],
         font_family='"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif',
-        character_set="auto",
-        outline_width=2,
-        outline_color=[255, 255, 255],
-        font_settings={"sdf": True},
+        character_set=sorted(
+            {ch for row in rows for ch in str(row["name"])}
+        ),  # Chinese glyphs must be listed
+        font_weight=600,
         pickable=False,
     )
 
@@ -179,7 +179,7 @@ def heat_table(frame: pd.DataFrame, labels: dict[str, str]) -> alt.Chart:
         tooltip=["area:N", "indicator:N", "label:N", "status_text:N"],
     )
     text = base.mark_text(fontSize=11, color="white").encode(text="label:N")
-    return (rect + text).properties(height=alt.Step(28))
+    return (rect + text).properties(height=alt.Step(28), width=alt.Step(46))  # "未完成" fits its cell
 
 
 def bar_chart(
