@@ -26,6 +26,22 @@ SCRIPTS = [
     ["bench/load_test.py", "--sessions", "50", "--reruns", "4"],
     # Several app processes behind nginx (the shipped deploy/ configuration), sticky sessions checked.
     ["bench/load_test.py", "--sessions", "50", "--reruns", "4", "--processes", "1,2,3", "--via-nginx"],
+    # A meeting's load (#19): 50 people clicking every 5-20 s for 5 minutes, two processes behind nginx.
+    [
+        "bench/load_test.py",
+        "--sessions",
+        "50",
+        "--think",
+        "5,20",
+        "--duration",
+        "300",
+        "--processes",
+        "2",
+        "--via-nginx",
+    ],
+    # Clicks in Chromium, from a fresh server start, and the small demo build beside a reference workload (#19).
+    ["bench/bench_browser.py", "--url", f"sqlite:///{ROOT / 'data' / 'demo.sqlite'}", "--passes", "2"],
+    ["bench/bench_demo.py"],
     ["bench/bench_forecasting.py"],
     ["bench/bench_refresh.py", "--url", f"sqlite:///{ROOT / 'data' / 'demo.sqlite'}", "--repeat", "2"],
     # The large scale (41 M persons, 55 M events) in a throwaway PostgreSQL: build, main queries, pages.
@@ -39,6 +55,8 @@ def missing(script: list[str]) -> str | None:
         shutil.which("initdb") or list(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
     ):
         return "skipped: PostgreSQL is not installed (Debian: apt-get install postgresql)"
+    if "bench/bench_browser.py" in script and not Path("/usr/bin/chromium").exists():
+        return "skipped: Chromium is not installed (Debian: apt-get install chromium)"
     if "--via-nginx" in script and not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
         return "skipped: nginx is not installed (Debian: apt-get install nginx-light)"
     return None
