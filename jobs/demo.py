@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -66,6 +67,28 @@ def build(
     large scale never holds more than one chunk of records in memory.
     """
     started = time.perf_counter()
+    workers = None
+    if forecasts:  # the forecast workers start (and import their libraries) on the core the build leaves idle
+        from jobs import forecast as forecast_job
+
+        workers = forecast_job.start_workers(min(2, os.cpu_count() or 1))
+    try:
+        return _build(engine, scale, until, seed, force, progress, workers, started)
+    finally:
+        if workers is not None:
+            workers.shutdown(cancel_futures=True)
+
+
+def _build(
+    engine: Engine,
+    scale: str,
+    until: pd.Period | None,
+    seed: int,
+    force: bool,
+    progress: Callable[[str], None] | None,
+    workers: Executor | None,
+    started: float,
+) -> DemoResult:
     upgrade(engine)
     until = until or last_full_month()
     with engine.connect() as conn:
@@ -112,12 +135,12 @@ def build(
                 "ANALYZE"
             )  # planner statistics: without them the first queries pick bad plans
     result = DemoResult(rows, cut_off, time.perf_counter() - started)
-    if forecasts:
+    if workers is not None:
         say("forecasts")
         from jobs import forecast as forecast_job
 
         t0 = time.perf_counter()
-        result.forecast_run = forecast_job.run(engine, jobs=min(2, os.cpu_count() or 1)).run_id
+        result.forecast_run = forecast_job.run(engine, jobs=min(2, os.cpu_count() or 1), pool=workers).run_id
         result.forecast_seconds = time.perf_counter() - t0
         result.seconds = time.perf_counter() - started
     return result

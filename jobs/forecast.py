@@ -23,8 +23,8 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -219,6 +219,23 @@ def _one_blas_thread() -> Iterator[None]:
                 os.environ[k] = v
 
 
+def _import_models() -> None:
+    """A worker's first task: import the forecasting libraries (about 2 s of CPU each)."""
+    import forecasting  # noqa: F401
+
+
+def start_workers(jobs: int = 2) -> ProcessPoolExecutor:
+    """The worker processes of :func:`compute`, started now with their libraries imported, so a caller that
+    has other work first (the demo build writing the city on one core) overlaps their start-up with it.
+    The caller shuts the pool down."""
+    ctx = multiprocessing.get_context("spawn")
+    with _one_blas_thread():  # the workers' environment is fixed when they spawn, at the submits below
+        pool = ProcessPoolExecutor(max(1, jobs), mp_context=ctx)
+        for _ in range(max(1, jobs)):
+            pool.submit(_import_models)
+    return pool
+
+
 def compute(
     wide: pd.DataFrame,
     levels: dict[str, str],
@@ -227,6 +244,7 @@ def compute(
     candidates: Sequence[str] | None = None,
     reconcile: bool = True,
     inflows: dict[str, pd.Series] | None = None,
+    pool: Executor | None = None,
 ) -> tuple[dict[tuple[str, str], tuple[pd.DataFrame, pd.DataFrame]], dict[str, Any]]:
     """Forecast, backtest and (for counts) reconcile every column of ``wide``.
 
@@ -234,7 +252,8 @@ def compute(
     or "district". Returns ``{(indicator, area): (forecast, band accuracy)}`` and the reconciliation reports.
     With ``reconcile``, the count series are reconciled when the city and at least two districts are
     present; the caller must pass every district then (the city is their sum). ``inflows``: area → the
-    registered unemployed's monthly inflow (new registrations), for the stock-flow candidate.
+    registered unemployed's monthly inflow (new registrations), for the stock-flow candidate. ``pool``: workers
+    from :func:`start_workers` (left running), instead of ``jobs`` new ones.
     """
     from queries.forecasts import COUNT_SERIES, REGISTERED
 
@@ -249,7 +268,10 @@ def compute(
     }
     windows: dict[tuple[str, str], dict[pd.Period, pd.DataFrame]] = {}
     ctx = multiprocessing.get_context("spawn")
-    with _one_blas_thread(), ProcessPoolExecutor(max(1, jobs), mp_context=ctx) as pool:
+    with (
+        _one_blas_thread(),
+        nullcontext(pool) if pool else ProcessPoolExecutor(max(1, jobs), mp_context=ctx) as pool,
+    ):
         flows = inflows or {}
         futures = [
             pool.submit(
@@ -408,11 +430,13 @@ def run(
     jobs: int = 2,
     district_codes: Sequence[str] | None = None,
     candidates: Sequence[str] | None = None,
+    pool: Executor | None = None,
 ) -> RunResult:
     """Compute and store one forecast run; returns what was stored (``run_id`` set).
 
     ``district_codes`` narrows the districts (tests, a quick look); ``candidates`` restricts the models to a
-    single one (tests). Raises ``ValueError`` when there is no series to forecast.
+    single one (tests); ``pool``: workers already started (:func:`start_workers`). Raises ``ValueError`` when
+    there is no series to forecast.
     """
     from queries.forecasts import COUNT_SERIES, REGISTERED, SERIES, series_history, to_wide
 
@@ -432,7 +456,9 @@ def run(
     inflows = {area: flow_wide[(ind, area)].dropna() for ind, area in flow_wide.columns}
     districts = dict(zip(history["area_code"], history["district_code"], strict=False))
     whole = areas == "all" and district_codes is None  # the city is the sum of all its districts only
-    raw, reports = compute(wide, levels, horizon, jobs, candidates, reconcile=whole, inflows=inflows)
+    raw, reports = compute(
+        wide, levels, horizon, jobs, candidates, reconcile=whole, inflows=inflows, pool=pool
+    )
     series = []
     for (ind, area), (fc, acc) in sorted(raw.items()):
         base = str(fc.attrs.get("model", ""))
