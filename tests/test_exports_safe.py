@@ -220,9 +220,9 @@ def test_every_page_download_neutralises_hostile_names(
 WRITERS = {"to_csv", "to_excel", "ExcelWriter", "Workbook", "csv.writer", "csv.DictWriter"}
 # Files that write spreadsheets without anything from the database: the import templates (headers, help text).
 NO_DATA = {
-    "bureau/importing/templates.py": "empty import templates: column names and help text from the code"
+    "jobs/importing/templates.py": "empty import templates: column names and help text from the code"
 }
-SHARED = "bureau/spreadsheet.py"
+SHARED = "jobs/spreadsheet.py"
 
 
 def _sources() -> list[Path]:
@@ -264,11 +264,11 @@ def test_every_export_path_uses_the_shared_function() -> None:
                 if "safe_cells" not in called:
                     offenders.append(f"{rel}:{fn.lineno} {fn.name} writes {sorted(called & WRITERS)}")
     assert offenders == [], offenders
-    assert "bureau/pack/excel.py:render" in writers_seen  # the scan is not vacuous
+    assert "jobs/pack/excel.py:render" in writers_seen  # the scan is not vacuous
     # Every CSV download goes through ui.common.download_csv, which builds its bytes with csv_bytes;
-    # the Explore workbook is xlsx_bytes.
+    # the Explore workbook is xlsx_bytes (built in ui/periods.py, which the page calls).
     common_src = (ROOT / "ui" / "common.py").read_text(encoding="utf-8")
-    explore_src = (ROOT / "pages" / "explore.py").read_text(encoding="utf-8")
+    explore_src = (ROOT / "ui" / "periods.py").read_text(encoding="utf-8")
     assert "csv_bytes(df)" in common_src and "xlsx_bytes(" in explore_src
     for path in _sources():
         text = path.read_text(encoding="utf-8")
