@@ -47,6 +47,8 @@ class Rules:
     control_cushion_pp: float = 0.2
     coverage: CoverageRule = field(default_factory=CoverageRule)
     min_cell: int = 10
+    card_green_score: float = 80.0  # district card (figures.targets.district_cards): green from this score up
+    card_yellow_score: float = 60.0  # yellow from this score up, red below
 
 
 def rules() -> Rules:
@@ -57,4 +59,6 @@ def rules() -> Rules:
         control_cushion_pp=cfg.control_cushion_pp,
         min_cell=cfg.min_cell_persons,
         coverage=CoverageRule(station_types=cfg.coverage_station_types),
+        card_green_score=cfg.card_green_score,
+        card_yellow_score=cfg.card_yellow_score,
     )

@@ -15,6 +15,7 @@ import pandas as pd
 from figures.rules import Rules
 from figures.run import Run
 from queries import targets
+from store.card_weights import DEFAULT_WEIGHTS, STATUS_POINTS
 
 STATUSES = ("green", "yellow", "red")  # 达序时 / 略滞后 / 滞后
 WITHHELD = "withheld"  # a hidden figure: no status (docs/privacy.md)
@@ -107,19 +108,76 @@ def with_margin(rules: Rules, yellow_margin_pp: float | None) -> Rules:
     return replace(rules, yellow_margin_pp=float(yellow_margin_pp))
 
 
-def district_cards(ranking: pd.DataFrame, names: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per district: how many indicators are on pace / slightly behind / behind, the district's card (its
-    worst status), and the exceptions list (districts behind on any indicator) with empty fields for the
-    meeting to fill in."""
-    shown = ranking[ranking["status"].notna()]
+def card_weights(run: Run) -> pd.DataFrame:
+    """The bureau's card weights per zone (``target_weight``); the defaults of ``store.card_weights`` when the
+    table holds none (a database loaded before any weight was set)."""
+    weights = run(targets.zone_weights)
+    if weights.empty:
+        weights = pd.DataFrame([w._asdict() for w in DEFAULT_WEIGHTS])
+    return weights.astype({"weight": float, "core": bool})
+
+
+def card_statuses(linear: pd.DataFrame, seasonal: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
+    """Per district and weighted indicator, its :func:`attainment` row (with status) on the pace line its zone's
+    weight names (seasonal indicators such as graduates against the seasonal pace), with ``weight`` and ``core``.
+
+    Both frames come from :func:`attainment` at the same month, ``pace="linear"`` and ``pace="seasonal"``.
+    """
+    both = pd.concat([linear.assign(pace="linear"), seasonal.assign(pace="seasonal")], ignore_index=True)
+    picked = both.merge(weights[["zone", "indicator_code", "pace", "weight", "core"]])
+    return picked.sort_values(["area_code", "sort_order"]).reset_index(drop=True)
+
+
+def card_score(statuses: pd.DataFrame) -> pd.DataFrame:
+    """Per district: the weighted score out of 100 over the indicators with a status (on pace earns an
+    indicator's full weight, slightly behind half, behind none: ``store.card_weights.STATUS_POINTS``), the share
+    of weight withheld (hidden figures carry no status and leave the score) and whether the core indicator is
+    behind. Columns ``area_code, score, weight_withheld_pct, core_red``."""
+    shown = statuses[statuses["status"].notna()]
+    earned = (shown["weight"] * shown["status"].map(STATUS_POINTS)).groupby(shown["area_code"]).sum()
+    weight_shown = shown.groupby("area_code")["weight"].sum()
+    weight_all = statuses.groupby("area_code")["weight"].sum()
+    core_red = (shown["core"] & shown["status"].eq("red")).groupby(shown["area_code"]).any()
+    out = pd.DataFrame({"weight_all": weight_all})
+    out["score"] = 100 * earned.reindex(out.index) / weight_shown.reindex(out.index)
+    out["weight_withheld_pct"] = 100 * (1 - weight_shown.reindex(out.index).fillna(0) / weight_all)
+    out["core_red"] = core_red.reindex(out.index).fillna(False).astype(bool)
+    return out.drop(columns="weight_all").rename_axis("area_code").reset_index()
+
+
+def card_of(score: float, core_red: bool, rules: Rules) -> str | None:
+    """The card of a weighted score: green from ``rules.card_green_score``, yellow from
+    ``rules.card_yellow_score``, red below; never green while the core indicator is behind; none without a
+    score (every figure hidden)."""
+    if score != score:
+        return None
+    card = (
+        "green"
+        if score >= rules.card_green_score
+        else "yellow"
+        if score >= rules.card_yellow_score
+        else "red"
+    )
+    return "yellow" if card == "green" and core_red else card
+
+
+def district_cards(
+    statuses: pd.DataFrame, names: pd.DataFrame, rules: Rules
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per district: how many weighted indicators are on pace / slightly behind / behind, the weighted score and
+    the district's card (:func:`card_of`), and the exceptions list (districts behind on any indicator) with empty
+    fields for the meeting to fill in. ``statuses`` is :func:`card_statuses`."""
+    shown = statuses[statuses["status"].notna()]
     counts = shown.groupby(["area_code", "status"]).size().unstack(fill_value=0)
     counts = counts.reindex(columns=list(STATUSES), fill_value=0)
     counts.columns = [f"n_{c}" for c in counts.columns]
     cards = names.merge(counts, left_on="area_code", right_index=True, how="left").fillna(
         {"n_red": 0, "n_yellow": 0, "n_green": 0}
     )
-    cards["card"] = np.where(cards["n_red"] > 0, "red", np.where(cards["n_yellow"] > 0, "yellow", "green"))
-    flows = ranking[ranking["completion_rate"].notna()]
+    cards = cards.merge(card_score(statuses), on="area_code", how="left")
+    cards["core_red"] = cards["core_red"].fillna(False).astype(bool)
+    cards["card"] = [card_of(s, c, rules) for s, c in zip(cards["score"], cards["core_red"], strict=True)]
+    flows = statuses[statuses["completion_rate"].notna()]
     gap = (flows["completion_rate"] - flows["time_elapsed_progress"]).groupby(flows["area_code"]).min()
     cards["worst_pace_pp"] = cards["area_code"].map(gap * 100)
     red = shown[shown["status"] == "red"].sort_values(["sort_order"])
@@ -133,3 +191,19 @@ def district_cards(ranking: pd.DataFrame, names: pd.DataFrame) -> tuple[pd.DataF
     exceptions = exceptions.assign(cause="", owner="", action="").reset_index(drop=True)
     cards = cards.astype({"n_red": int, "n_yellow": int, "n_green": int}).reset_index(drop=True)
     return cards, exceptions
+
+
+def cards(run: Run, rules: Rules, year: int, month: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The district cards at the end of ``month`` as every surface shows them: ``(cards, exceptions,
+    statuses)`` (see :func:`district_cards`, :func:`card_statuses`). Whatever pace line a page has picked, the
+    card judges each indicator on the line its weight names."""
+    linear = attainment(run, rules, year, month, pace="linear")
+    seasonal = attainment(run, rules, year, month, pace="seasonal")
+    if linear.empty:
+        empty = pd.DataFrame(columns=["area_code", "name_zh", "name_en", "zone", "card", "score"])
+        return empty, empty, linear
+    statuses = card_statuses(linear, seasonal, card_weights(run))
+    names = linear[["area_code", "name_zh", "name_en", "zone"]].drop_duplicates("area_code")
+    names = names.sort_values("area_code").reset_index(drop=True)
+    got, exceptions = district_cards(statuses, names, rules)
+    return got, exceptions, statuses

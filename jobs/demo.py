@@ -20,6 +20,7 @@ from sqlalchemy import Engine, delete, insert
 from jobs import demo_city, demo_funds, geo, refresh
 from jobs import demo_records as rec
 from store import partitions, schema
+from store.card_weights import DEFAULT_WEIGHTS
 from store.db import bulk_insert, row_count, upgrade
 from store.indicators import INDICATORS
 
@@ -225,6 +226,7 @@ def city(scale: str, until: pd.Period, seed: int) -> City:
         "service_point": points.assign(datum="GCJ-02"),
         "service_point_item": point_items,
         "indicator": pd.DataFrame([dict(i._asdict(), sort_order=n) for n, i in enumerate(INDICATORS)]),
+        "target_weight": pd.DataFrame([w._asdict() for w in DEFAULT_WEIGHTS]),
         "area_year": demo_city.area_years(areas, grid, years, rng, rec.LABOUR_FORCE_SHARE * factor, factor),
     }
     return City(scale, seed, until, factor, rng, months, st, effect, base)

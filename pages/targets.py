@@ -14,7 +14,7 @@ from i18n import fmt_int, fmt_month, fmt_pct, fmt_yuan, t
 from queries import checks, meta, targets
 from queries.adjustment import adjustment_panel
 from store.config import settings
-from ui import charts
+from ui import charts, targets_cards
 from ui.briefing import record_expander
 from ui.common import Ctx, district_choices, download_csv, query, run_page, url_widget
 from ui.layout import full_height
@@ -453,6 +453,7 @@ def body(ctx: Ctx) -> None:
         record_expander(ctx)
     download_csv(row, f"attainment-{f['year']}-{f['month']:02d}", ctx.lang, key="tg_dl_ranking")
     heat_and_map(ctx, f, table)
+    targets_cards.section(ctx, f)
     if f["district"] or not ctx.user.city_wide:
         drill_down(ctx, {**f, "district": f["district"] or ctx.user.district_code})
     city_wide_only(ctx, fair_comparison, f)

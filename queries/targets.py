@@ -337,3 +337,15 @@ def group_breakdown(
     out = out.merge(months, on="group_code", how="left")
     out["_points"] = [month_points(UNE, str(g), area_code, year, 1, month) for g in out["group_code"]]
     return out
+
+
+@reference_data
+def zone_weights(engine: Engine) -> pd.DataFrame:
+    """The district card's weights (``target_weight``): ``zone, indicator_code, weight, pace, core``; the
+    bureau's settings, no district's figure."""
+    w = s.target_weight
+    stmt = select(w.c.zone, w.c.indicator_code, w.c.weight, w.c.pace, w.c.core).order_by(
+        w.c.zone, w.c.indicator_code
+    )
+    with engine.connect() as conn:
+        return frame(conn, stmt)

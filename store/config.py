@@ -108,6 +108,8 @@ class Settings:
     tile_url: str | None
     min_cell_persons: int  # figures resting on fewer persons are suppressed (never below 5)
     coverage_station_types: tuple[str, ...] = stations.COUNTED  # station types the official coverage counts
+    card_green_score: float = 80.0  # a district card is green from this weighted score (of 100) up
+    card_yellow_score: float = 60.0  # yellow from this score up, red below
 
     @property
     def is_demo(self) -> bool:
@@ -127,4 +129,6 @@ def settings() -> Settings:
         tile_url=os.environ.get("EMPLOYMENT_TILE_URL") or None,
         min_cell_persons=_min_cell(),
         coverage_station_types=_station_types(),
+        card_green_score=_float_env("EMPLOYMENT_CARD_GREEN_SCORE", 80.0),
+        card_yellow_score=_float_env("EMPLOYMENT_CARD_YELLOW_SCORE", 60.0),
     )

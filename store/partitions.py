@@ -45,6 +45,7 @@ REFERENCE = (
     "indicator",
     "calendar_month",
     "target",
+    "target_weight",
     "area_year",
     "reported_monthly",
     "fund_allocation",

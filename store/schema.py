@@ -81,13 +81,15 @@ service_point = Table(
 )
 Index("ix_service_point_district", service_point.c.district_code)
 
-# The free public services each station offers (seed 004's annex; codes in store/stations.py SERVICE_ITEMS): one
-# row per station and service it offers.
+# The free public services of each station (seed 004's annex; codes in store/stations.py SERVICE_ITEMS): yes/no per
+# station and service; a service without a row is not offered.
 service_point_item = Table(
     "service_point_item",
     metadata,
-    Column("point_id", Integer, primary_key=True),  # service_point.point_id (no key: an import replaces points)
+    # service_point.point_id (no foreign key: an import may replace the points)
+    Column("point_id", Integer, primary_key=True),
     Column("item_code", String(32), primary_key=True),
+    Column("offered", Boolean, nullable=False, default=True),
 )
 
 indicator = Table(
@@ -113,6 +115,19 @@ target = Table(
     Column("indicator_code", String(48), ForeignKey("indicator.code"), primary_key=True),
     Column("district_code", String(16), nullable=False),
     Column("target_value", Float, nullable=False),  # persons, yuan, a rate line in %, or 1 for yes/no
+)
+
+# The district card's weights (seed 002 §四(一)): per zone and target indicator, the points it carries, the pace
+# line the card judges it on and whether it is the core indicator; the bureau's data (defaults:
+# store/card_weights.py, loaded by migration 0006 and the demo).
+target_weight = Table(
+    "target_weight",
+    metadata,
+    Column("zone", String(8), primary_key=True),  # central / outer
+    Column("indicator_code", String(48), ForeignKey("indicator.code"), primary_key=True),
+    Column("weight", Float, nullable=False),  # points; read as shares of the zone's sum
+    Column("pace", String(8), nullable=False),  # linear / seasonal
+    Column("core", Boolean, nullable=False, default=False),  # never a green card while it is behind
 )
 
 area_year = Table(

@@ -311,7 +311,8 @@ class _Renderer:
         )
         out.append(self.p(self.t("pack_cards_title"), self.st.h2))
         out.append(box)
-        out.append(self.p(self.t("pack_cards_rule"), self.st.small))
+        green, yellow = self.meta.get("card_green_score", 80), self.meta.get("card_yellow_score", 60)
+        out.append(self.p(self.t("pack_cards_rule", green=green, yellow=yellow), self.st.small))
         cov = self.meta.get("coverage") or {}
         pot = self.meta.get("pot_yuan")
         out.append(Spacer(1, 4))
@@ -695,6 +696,8 @@ class _Renderer:
                     self.t(
                         key,
                         margin=m.get("yellow_margin_pp"),
+                        green=m.get("card_green_score", 80),
+                        yellow=m.get("card_yellow_score", 60),
                         cushion=m.get("control_cushion_pp"),
                         scheme=scheme_text(m.get("scheme_name"), self.lang),
                         k=m.get("min_cell_persons"),

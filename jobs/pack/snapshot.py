@@ -260,10 +260,12 @@ def _ranking(engine: Engine, year: int, month: int, k: int) -> tuple[pd.DataFram
     return ranking, key
 
 
-def _cards(ranking: pd.DataFrame, names: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from figures.targets import district_cards
+def _cards(engine: Engine, year: int, month: int, k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The district cards (figures.targets.cards): weighted statuses per zone, as the Targets page shows them."""
+    from figures.targets import cards
 
-    return district_cards(ranking, names)
+    got, exceptions, _statuses = cards(_runner(engine, k), rules(), year, month)  # type: ignore[arg-type]
+    return got, exceptions
 
 
 def _funds(engine: Engine, year: int, month: int, names: pd.DataFrame, k: int) -> dict[str, Any]:
@@ -402,7 +404,7 @@ def build(engine: Engine, quarter: str) -> dict[str, Any]:
     names = _names(engine)
     inds = meta.indicators(engine)[["code", "name_zh", "name_en", "unit", "direction", "kind", "category"]]
     ranking, key = _ranking(engine, year, month, k)
-    cards, exceptions = _cards(ranking, names)
+    cards, exceptions = _cards(engine, year, month, k)
     fund = _funds(engine, year, month, names, k)
     cov, cov_total = _coverage(engine, month_end(year, month), names, k)
     fc, fc_info = _forecast(engine, k)
@@ -447,6 +449,8 @@ def build(engine: Engine, quarter: str) -> dict[str, Any]:
             "model_version": fc_info["model_version"],
             "forecast_cut_off": fc_info["cut_off"],
             "yellow_margin_pp": cfg.yellow_margin_pp,
+            "card_green_score": cfg.card_green_score,
+            "card_yellow_score": cfg.card_yellow_score,
             "control_cushion_pp": cfg.control_cushion_pp,
             "min_cell_persons": k,
             "pace": "linear",

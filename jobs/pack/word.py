@@ -248,7 +248,8 @@ class _Writer:
             [counts],
             {(1, j): STATUS_BG[s] for j, s in enumerate(("red", "yellow", "green"))},
         )
-        _small(self.doc, self.t("pack_cards_rule"))
+        green, yellow = self.meta.get("card_green_score", 80), self.meta.get("card_yellow_score", 60)
+        _small(self.doc, self.t("pack_cards_rule", green=green, yellow=yellow))
         self.doc.add_heading(self.t("pack_top_exceptions"), level=2)
         exc = self.pack.table("exceptions").head(3)
         if exc.empty:
@@ -483,6 +484,8 @@ class _Writer:
                 self.t(
                     key,
                     margin=m.get("yellow_margin_pp"),
+                    green=m.get("card_green_score", 80),
+                    yellow=m.get("card_yellow_score", 60),
                     cushion=m.get("control_cushion_pp"),
                     scheme=scheme_text(m.get("scheme_name"), self.lang),
                     k=m.get("min_cell_persons"),
