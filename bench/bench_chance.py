@@ -145,7 +145,11 @@ def main() -> int:
             "brier": table.round(4).to_dict(orient="records"),
             "reliability": reliability(shown).round(4).to_dict(orient="records"),
         }
-        RECORD.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
+        from figures.chance import records
+
+        kept = [r for r in records() if r.get("indicator") != args.indicator]  # one record per indicator
+        both = {"records": sorted([*kept, record], key=lambda r: str(r["indicator"]))}
+        RECORD.write_text(json.dumps(both, ensure_ascii=False, indent=1), encoding="utf-8")
         print(f"record written to {RECORD}")
     return 0
 

@@ -70,8 +70,8 @@ def chances(run: Run, attainment: pd.DataFrame, year: int, month: int) -> pd.Dat
 
 def _calibration(indicator_code: str) -> tuple[float, float] | None:
     """The recalibration the backtest fitted on its development years for this indicator (None without one)."""
-    rec = record()
-    if not rec or rec.get("indicator") != indicator_code or not rec.get("calibration"):
+    rec = record(indicator_code)
+    if not rec or not rec.get("calibration"):
         return None
     a, b = rec["calibration"]
     return float(a), float(b)
@@ -99,9 +99,15 @@ def percent(p: float) -> str:
     return f"{int(np.floor(p * 100 + 0.5))}%"
 
 
-def record() -> dict[str, Any] | None:
-    """The chance's backtest record (``bench/bench_chance.py --record``): Brier score per month-end against
-    the naive pace rule, and the reliability table; None when it has not been written."""
+def records() -> list[dict[str, Any]]:
+    """Every backtest record written by ``bench/bench_chance.py --record`` (one per indicator)."""
     if not RECORD.exists():
-        return None
-    return json.loads(RECORD.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+        return []
+    data = json.loads(RECORD.read_text(encoding="utf-8"))
+    return list(data["records"]) if "records" in data else [data]
+
+
+def record(indicator_code: str = "urban_new_employment") -> dict[str, Any] | None:
+    """The chance's backtest record of one indicator: Brier score per month-end against the naive pace rule,
+    the reliability table and the recalibration fitted on its development years; None when not written."""
+    return next((r for r in records() if r.get("indicator") == indicator_code), None)

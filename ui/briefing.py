@@ -9,7 +9,8 @@ import figures.briefing
 import figures.chance
 from figures.rules import rules
 from i18n import fmt_int
-from ui.common import Ctx, figure
+from queries import meta
+from ui.common import Ctx, figure, query
 
 
 def briefing_box(ctx: Ctx, year: int, month: int) -> figures.briefing.Briefing:
@@ -34,54 +35,63 @@ def record_expander(ctx: Ctx) -> None:
     """The chance's backtest record behind a click: Brier score per month-end against the simple pace rule,
     and the reliability table."""
     with st.expander(ctx.t("chance_record_title")):
-        rec = figures.chance.record()
-        if rec is None:
+        found = figures.chance.records()
+        if not found:
             st.caption(ctx.t("chance_record_none"))
             return
-        st.caption(
-            ctx.t(
-                "chance_record_text",
-                areas=rec["areas"],
-                years=", ".join(str(y) for y in rec["years"]),
-                cases=rec["cases"],
-            )
+        inds = query(meta.indicators, "target")
+        names = dict(zip(inds["code"], inds["name_zh" if ctx.lang == "zh" else "name_en"], strict=True))
+        for rec in found:
+            st.markdown(f"**{names.get(rec['indicator'], rec['indicator'])}**")
+            _record_tables(ctx, rec)
+
+
+def _record_tables(ctx: Ctx, rec: dict) -> None:
+    """One indicator's record: the Brier table and the reliability table."""
+    st.caption(
+        ctx.t(
+            "chance_record_text",
+            areas=rec["areas"],
+            years=", ".join(str(y) for y in rec["years"]),
+            cases=rec["cases"],
         )
-        brier = pd.DataFrame(rec["brier"])
-        brier["month"] = brier["month"].map(lambda m: ctx.t("chance_all") if m == "all" else str(m))
-        st.dataframe(
-            brier.rename(
-                columns={
-                    "month": ctx.t("chance_col_month"),
-                    "cases": ctx.t("chance_col_cases"),
-                    "brier": ctx.t("chance_col_brier"),
-                    "brier_naive": ctx.t("chance_col_naive"),
-                }
-            )[
-                [
-                    ctx.t("chance_col_month"),
-                    ctx.t("chance_col_cases"),
-                    ctx.t("chance_col_brier"),
-                    ctx.t("chance_col_naive"),
-                ]
-            ],
-            hide_index=True,
-        )
-        rel = pd.DataFrame(rec["reliability"])
-        st.dataframe(
-            rel.rename(
-                columns={
-                    "decile": ctx.t("chance_col_decile"),
-                    "cases": ctx.t("chance_col_cases"),
-                    "stated": ctx.t("chance_col_stated"),
-                    "observed": ctx.t("chance_col_observed"),
-                }
-            )[
-                [
-                    ctx.t("chance_col_decile"),
-                    ctx.t("chance_col_cases"),
-                    ctx.t("chance_col_stated"),
-                    ctx.t("chance_col_observed"),
-                ]
-            ],
-            hide_index=True,
-        )
+    )
+    brier = pd.DataFrame(rec["brier"])
+    brier["month"] = brier["month"].map(lambda m: ctx.t("chance_all") if m == "all" else str(m))
+    st.dataframe(
+        brier.rename(
+            columns={
+                "month": ctx.t("chance_col_month"),
+                "cases": ctx.t("chance_col_cases"),
+                "brier": ctx.t("chance_col_brier"),
+                "brier_naive": ctx.t("chance_col_naive"),
+            }
+        )[
+            [
+                ctx.t("chance_col_month"),
+                ctx.t("chance_col_cases"),
+                ctx.t("chance_col_brier"),
+                ctx.t("chance_col_naive"),
+            ]
+        ],
+        hide_index=True,
+    )
+    rel = pd.DataFrame(rec["reliability"])
+    st.dataframe(
+        rel.rename(
+            columns={
+                "decile": ctx.t("chance_col_decile"),
+                "cases": ctx.t("chance_col_cases"),
+                "stated": ctx.t("chance_col_stated"),
+                "observed": ctx.t("chance_col_observed"),
+            }
+        )[
+            [
+                ctx.t("chance_col_decile"),
+                ctx.t("chance_col_cases"),
+                ctx.t("chance_col_stated"),
+                ctx.t("chance_col_observed"),
+            ]
+        ],
+        hide_index=True,
+    )
