@@ -64,7 +64,9 @@ def build(scale: str, url: str, forecasts: bool) -> tuple[float, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scale", default="small")
     parser.add_argument("--no-forecasts", action="store_true")
     parser.add_argument("--keep", help="build into this SQLite file (kept) instead of a temporary one")
@@ -82,7 +84,9 @@ def main() -> None:
     fc = re.search(r"forecast run \d+ stored \(([0-9.]+) s\)", out)
     print(out.strip())
     print()
-    print(f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, load average {' → '.join(f'{x:.1f}' for x in load)}")
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, load average {' → '.join(f'{x:.1f}' for x in load)}"
+    )
     print(f"reference workload: {ref_before:.2f} s before, {ref_after:.2f} s after (mean {ref:.2f} s)")
     print(
         f"small demo build ({'with' if not args.no_forecasts else 'without'} forecasts): {took:.1f} s wall"

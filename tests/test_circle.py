@@ -137,7 +137,9 @@ def test_page_district_share_equals_brute_force(monkeypatch: pytest.MonkeyPatch,
         points = every if partners else every[every["level"] != "partner"]
         p_lon, p_lat = gcj02_to_wgs84(points["lon"].to_numpy(float), points["lat"].to_numpy(float))
         d = haversine_m(c_lon[:, None], c_lat[:, None], p_lon[None, :], p_lat[None, :]).min(axis=1)
-        radius = np.where(cells["is_rural"].astype(bool), 5000.0, 10 * 4000 / 60 / 1.3)  # 10 min, 4 km/h, ×1.3
+        radius = np.where(
+            cells["is_rural"].astype(bool), 5000.0, 10 * 4000 / 60 / 1.3
+        )  # 10 min, 4 km/h, ×1.3
         assert np.all(np.abs(d / radius - 1) > 1e-3), "a cell sits on the threshold; pick another case"
         share = pop[d <= radius].sum() / pop.sum()
         assert 0.2 < share < 1.0

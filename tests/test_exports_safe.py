@@ -219,9 +219,7 @@ def test_every_page_download_neutralises_hostile_names(
 
 WRITERS = {"to_csv", "to_excel", "ExcelWriter", "Workbook", "csv.writer", "csv.DictWriter"}
 # Files that write spreadsheets without anything from the database: the import templates (headers, help text).
-NO_DATA = {
-    "jobs/importing/templates.py": "empty import templates: column names and help text from the code"
-}
+NO_DATA = {"jobs/importing/templates.py": "empty import templates: column names and help text from the code"}
 SHARED = "jobs/spreadsheet.py"
 
 
