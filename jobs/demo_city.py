@@ -249,11 +249,11 @@ def station_facts(points: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.Dat
     staff = np.where(short_staff, std_staff - 1 - rng.integers(0, 2, n), points["staff"].to_numpy())
     chance = np.array([_ITEM_CHANCE[lv] for lv in levels])
     offers = rng.random(chance.shape) < chance
-    rows, cols = np.nonzero(offers)
     items = pd.DataFrame(
         {
-            "point_id": points["point_id"].to_numpy()[rows],
-            "item_code": np.asarray(stations.ITEM_CODES)[cols],
+            "point_id": np.repeat(points["point_id"].to_numpy(), offers.shape[1]),
+            "item_code": np.tile(np.asarray(stations.ITEM_CODES), n),
+            "offered": offers.ravel(),
         }
     )
     out = points.assign(floor_area_m2=np.round(floor, 0), staff=np.maximum(staff, 0).astype(int))

@@ -174,13 +174,13 @@ def road_network(engine: Engine, district_code: str | None = None) -> tuple[pd.D
 def point_items(engine: Engine, as_of: date, district_code: str | None = None) -> pd.DataFrame:
     """The free services (seed 004's annex; codes in store/stations.py) each point open on ``as_of`` offers.
 
-    Columns ``point_id, item_code``, one row per point and service, ordered by both.
+    Columns ``point_id, item_code``, one row per point and service offered, ordered by both.
     """
     p, i = s.service_point, s.service_point_item
     stmt = (
         select(i.c.point_id, i.c.item_code)
         .select_from(i.join(p, p.c.point_id == i.c.point_id))
-        .where(_open_at(as_of))
+        .where(_open_at(as_of), i.c.offered.is_(True))
     )
     if district_code:
         stmt = stmt.where(p.c.district_code == district_code)
@@ -200,7 +200,7 @@ def items_offered(
     stmt = (
         select(i.c.point_id, func.count(func.distinct(i.c.item_code)).label("offered"))
         .select_from(i.join(p, p.c.point_id == i.c.point_id))
-        .where(_open_at(as_of), i.c.item_code.in_(items))
+        .where(_open_at(as_of), i.c.item_code.in_(items), i.c.offered.is_(True))
         .group_by(i.c.point_id)
     )
     if district_code:

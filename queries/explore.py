@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 from queries import frame, reference_data, sensitive
 from queries.disclosure import month_points
 from store import schema as s
+from store import stations
 
 SERVICE_POINTS = "service_points"
 MONTHLY_KINDS = ("flow", "stock", "rate", "flag")
@@ -37,7 +38,7 @@ DIMENSIONS = ("area", "period", "group", "sp_level")
 GRAINS = ("month", "quarter", "year")
 LEVELS = ("district", "street")
 GROUPED_MEASURES = ("urban_new_employment",)  # the only series stored per group in agg_monthly
-SP_LEVELS = ("district_centre", "street_station", "community_point", "gig_market", "partner")
+SP_LEVELS = stations.CODES  # the one list of station types (store/stations.py)
 
 
 @reference_data

@@ -81,13 +81,15 @@ service_point = Table(
 )
 Index("ix_service_point_district", service_point.c.district_code)
 
-# The free public services each station offers (seed 004's annex; codes in store/stations.py SERVICE_ITEMS): one
-# row per station and service it offers.
+# The free public services of each station (seed 004's annex; codes in store/stations.py SERVICE_ITEMS): yes/no per
+# station and service; a service without a row is not offered.
 service_point_item = Table(
     "service_point_item",
     metadata,
-    Column("point_id", Integer, primary_key=True),  # service_point.point_id (no key: an import replaces points)
+    # service_point.point_id (no foreign key: an import may replace the points)
+    Column("point_id", Integer, primary_key=True),
     Column("item_code", String(32), primary_key=True),
+    Column("offered", Boolean, nullable=False, default=True),
 )
 
 indicator = Table(

@@ -19,7 +19,7 @@ from figures import stations as fs
 from figures.rules import CoverageRule, rules
 from figures.run import plain
 from i18n import t
-from queries import circle
+from queries import circle, explore
 from store import schema as s
 from store import stations
 from store.db import make_engine, upgrade
@@ -68,12 +68,29 @@ def test_import_maps_the_doorstep_station_aliases_to_its_type(city_url: str) -> 
     assert report.exit_code == 0, [p.message("en") for p in report.problems]
     got = frame(city_url, select(s.service_point).order_by(s.service_point.c.point_id))
     assert got["level"].tolist() == ["community_point", "community_point", "partner"]
+    # floor area and the free services load too, by their Chinese names
+    csv = ("网点编号,名称,网点类型,街道代码,经度,纬度,启用日期,服务能力,服务面积\n"
+           "4,某街道站,街道劳动保障所,420102001,114.29,30.60,2024-01-01,60000,180\n")  # fmt: skip
+    items = ("网点编号,服务事项,是否提供\n"
+             "4,职业介绍、职业指导和创业开业指导,是\n"
+             "4,流动人员人事档案管理服务,否\n")  # fmt: skip
+    report = run(city_url, [("网点.csv", csv.encode()), ("网点服务事项.csv", items.encode())])
+    assert report.exit_code == 0, [p.message("en") for p in report.problems]
+    got = frame(city_url, select(s.service_point).where(s.service_point.c.point_id == 4))
+    assert got["level"].tolist() == ["street_station"] and got["floor_area_m2"].tolist() == [180.0]
+    rows = frame(city_url, select(s.service_point_item).order_by(s.service_point_item.c.item_code))
+    assert rows[["item_code", "offered"]].astype(str).values.tolist() == [
+        ["personnel_files", "False"],
+        ["placement", "True"],
+    ]
 
 
 def test_the_page_labels_are_names_of_the_list() -> None:
     for st_ in stations.STATION_TYPES:
-        zh = t(f"circle_level_{st_.code}", "zh")
-        assert zh in (st_.name_zh, *st_.aliases), (st_.code, zh)
+        for key in (f"circle_level_{st_.code}", f"explore_sp_{st_.code}"):
+            zh = t(key, "zh")
+            assert zh in (st_.name_zh, *st_.aliases), (key, zh)
+    assert explore.SP_LEVELS == stations.CODES
 
 
 def test_the_bureau_sets_the_counted_types(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -127,7 +144,7 @@ def _town(url: str) -> None:
                  closed_on=date.fromisoformat(closed) if closed else None, staff=staff, capacity_people=10_000,
                  datum="WGS84", floor_area_m2=floor)
         )  # fmt: skip
-        items += [dict(point_id=i + 1, item_code=code) for code in offers]
+        items += [dict(point_id=i + 1, item_code=code, offered=code in offers) for code in ALL]
     with engine.begin() as conn:
         conn.execute(insert(s.population_cell), cells)
         conn.execute(insert(s.service_point), points)

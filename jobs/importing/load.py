@@ -86,8 +86,10 @@ class ImportReport:
 
 def _canon(series: pd.Series, kind: str) -> pd.Series:
     """Values in one comparable form: numbers as float, dates as datetime64, text as object with None."""
-    if kind == "bool":
-        return pd.to_numeric(series.map({True: 1.0, False: 0.0}))
+    if kind == "bool":  # parsed values are 1.0/0.0, stored ones True/False or 1/0: map by truth, not by key
+        return pd.Series(
+            [np.nan if pd.isna(v) else float(bool(v)) for v in series], index=series.index, dtype=float
+        )
     if kind in ("int", "float"):
         return pd.to_numeric(series, errors="coerce")
     if kind == "date":

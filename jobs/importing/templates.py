@@ -18,6 +18,7 @@ from sqlalchemy import Table
 
 from store import schema as s
 from store.indicators import GROUPS
+from store.stations import SERVICE_ITEMS
 from store.stations import aliases as station_aliases
 
 # Accepted unit suffixes in a header, e.g. "金额（万元）" or "amount_yuan (10k yuan)": unit → {suffix: factor}.
@@ -36,6 +37,7 @@ UNIT_LABEL = {
     "pct": ("%", "%"),
     "km2": ("平方公里", "km2"),
     "degrees": ("度", "degrees"),
+    "m2": ("平方米", "m2"),
 }
 
 
@@ -201,6 +203,7 @@ LEVELS = {"city": ("市",), "district": ("区", "县", "区县"), "street": ("�
           "community": ("社区", "村", "社区（村）")}  # fmt: skip
 ZONES = {"central": ("中心城区",), "outer": ("远城区", "新城区")}
 POINT_LEVELS = station_aliases()  # the one list of station types and their aliases (store/stations.py)
+SERVICE_ITEM_LABELS = {i.code: (i.name_zh,) for i in SERVICE_ITEMS}  # seed 004's free services
 SOURCES = {"central": ("中央", "中央资金"), "provincial": ("省级", "省级资金"), "city": ("市级", "市级资金"),
            "district_own": ("区级自有", "区级", "区级资金")}  # fmt: skip
 SUBSIDIES = {
@@ -488,10 +491,54 @@ ENTITIES: tuple[Entity, ...] = (
                 aliases=("服务人数",),
             ),
             DATUM,
+            Col(
+                "floor_area_m2",
+                "服务面积",
+                "float",
+                required=False,
+                unit="m2",
+                lo=0,
+                aliases=("面积",),
+                en_help="Service floor area in square metres; optional.",
+                zh_help="服务场地面积（平方米）；可不填。",
+                example="150",
+            ),
         ),
         "Employment service points (centres, stations, community points, gig markets).",
         "就业服务网点（中心、劳动保障所、社区服务点、零工市场等）。",
         file_hints=("service_points", "service_point", "网点"),
+    ),  # fmt: skip
+    Entity(
+        "service_point_items",
+        "网点服务事项",
+        s.service_point_item,
+        ("point_id", "item_code"),
+        (
+            Col(
+                "point_id",
+                "网点编号",
+                "int",
+                lo=1,
+                en_help="Service point number, as in the service points file.",
+                zh_help="网点编号，与服务网点文件一致。",
+                example="1",
+            ),
+            _choice("item_code", "服务事项", SERVICE_ITEM_LABELS, aliases=("事项",)),
+            Col(
+                "offered",
+                "是否提供",
+                "bool",
+                required=False,
+                default=True,
+                aliases=("提供",),
+                en_help="Yes when the point offers the service free of charge.",
+                zh_help="是否免费提供该项服务。",
+                example="是",
+            ),
+        ),
+        "Free public services of each service point (the basic public employment services list), yes/no.",
+        "各网点基本公共就业服务事项（是否提供）。",
+        file_hints=("service_point_items", "服务事项"),
     ),  # fmt: skip
     Entity(
         "targets",

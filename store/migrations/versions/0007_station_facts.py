@@ -5,7 +5,7 @@ Revises: 0006
 Create Date: 2026-12-03 10:50:00
 
 Floor area is judged against the standard of its station type (store/stations.py); the free public services of
-seed 004's annex are one row per station and service offered. See docs/service-circle-page.md ("Stations").
+seed 004's annex are yes/no per station and service (no row: not offered). See docs/service-circle-page.md ("Stations").
 """
 
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ def upgrade() -> None:
         "service_point_item",
         sa.Column("point_id", sa.Integer(), nullable=False),
         sa.Column("item_code", sa.String(length=32), nullable=False),
+        sa.Column("offered", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("point_id", "item_code"),
     )
 
