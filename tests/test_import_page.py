@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
 from tests.test_import import city_sqlite, run  # noqa: F401  (fixture)
+from ui.data_labels import table_name
 
 
 def _page(monkeypatch: pytest.MonkeyPatch, url: str, role: str = "admin") -> AppTest:
@@ -38,7 +39,9 @@ def test_data_page_still_shows_tables_and_loads_and_offers_the_upload(
     ):
         assert title in heads
     tables = at.dataframe[0].value
-    assert {"Table", "Rows"} <= set(tables.columns) and int(tables.set_index("Table").loc["area", "Rows"]) > 0
+    assert {"Table", "Rows"} <= set(tables.columns) and int(
+        tables.set_index("Table").loc[table_name("area", "en"), "Rows"]
+    ) > 0
     assert "demo" in set(at.dataframe[1].value["Kind"])
     assert len(at.get("file_uploader")) == 1
     assert "No figure has been replaced yet." in [i.value for i in at.info]
@@ -57,7 +60,9 @@ def test_replaced_figures_are_listed_with_who_and_what(
     at = _page(monkeypatch, url)
     changes = next(d.value for d in at.dataframe if "Previous" in d.value.columns)
     assert changes["Previous"].tolist() == ["value: 0"] and changes["New"].tolist() == ["value: 5"]
-    assert changes["By"].tolist() == ["bob"] and changes["Table"].tolist() == ["reported_monthly"]
+    assert changes["By"].tolist() == ["bob"] and changes["Table"].tolist() == [
+        table_name("reported_monthly", "en")
+    ]
     assert "2026 · month: 3" in changes["Record"].iloc[0]
     imports = next(d.value for d in at.dataframe if "Loaded by" in d.value.columns or "By" in d.value.columns)
     assert "alice" in set(imports.iloc[:, 4]) and "bob" in set(imports.iloc[:, 4])
