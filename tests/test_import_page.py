@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
 from tests.test_import import city_sqlite, run  # noqa: F401  (fixture)
-from ui.data_labels import table_name
+from ui.data_labels import load_kind, table_name
 
 
 def _page(monkeypatch: pytest.MonkeyPatch, url: str, role: str = "admin") -> AppTest:
@@ -42,7 +42,7 @@ def test_data_page_still_shows_tables_and_loads_and_offers_the_upload(
     assert {"Table", "Rows"} <= set(tables.columns) and int(
         tables.set_index("Table").loc[table_name("area", "en"), "Rows"]
     ) > 0
-    assert "demo" in set(at.dataframe[1].value["Kind"])
+    assert load_kind("demo", "en") in set(at.dataframe[1].value["Kind"])
     assert len(at.get("file_uploader")) == 1
     assert "No figure has been replaced yet." in [i.value for i in at.info]
     at.button(key="import_check").click().run()
