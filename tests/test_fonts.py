@@ -49,7 +49,7 @@ def test_the_shipped_font_is_truetype_and_covers_the_catalogue_and_the_demo_name
     for f in sorted((ROOT / "i18n" / "messages").glob("*.toml")):
         for entry in tomllib.loads(f.read_text("utf-8")).values():
             needed |= _cjk(str(entry.get("zh", "")) if isinstance(entry, dict) else "")
-    needed |= _cjk((ROOT / "bureau" / "data" / "wuhan_420100_districts.geojson").read_text("utf-8"))
+    needed |= _cjk((ROOT / "jobs" / "data" / "wuhan_420100_districts.geojson").read_text("utf-8"))
     assert "硚" in needed  # 硚口区: outside GB 2312, carried all the same
     missing = sorted(c for c in needed if ord(c) not in cmap)
     assert missing == []
