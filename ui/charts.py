@@ -95,9 +95,10 @@ def name_layer(data: pd.DataFrame) -> pdk.Layer:
         get_size=13,
         get_color=[17, 24, 39],
         font_family='"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif',
-        character_set=sorted(
-            {ch for row in rows for ch in str(row["name"])}
-        ),  # Chinese glyphs must be listed
+        # Chinese glyphs must be listed; ASCII is in deck.gl's default set, and a quote in the list (Jiang'an)
+        # breaks the JSON converter's parsing, so only the non-ASCII characters are given
+        character_set=sorted({ch for row in rows for ch in str(row["name"]) if ord(ch) > 127})
+        or [chr(c) for c in range(48, 58)],
         font_weight=600,
         pickable=False,
     )
