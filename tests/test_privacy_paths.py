@@ -471,8 +471,16 @@ def test_page_downloads_csv_and_excel(
     _page(monkeypatch, crafted["url"], "explore", params)
     name = f"explore-{UNE}-month-2026-2026"
     csv = pd.read_csv(BytesIO(payloads[name + ".csv"]), encoding="utf-8-sig")
-    book = pd.read_excel(BytesIO(payloads[name + ".xlsx"]), sheet_name="pivot")
-    for table in (csv, book):
+    sheets = pd.read_excel(BytesIO(payloads[name + ".xlsx"]), sheet_name=None)  # sheet names are Chinese
+    book = sheets["Pivot"]
+
+    def month_code(c: object) -> object:  # the workbook labels months as a reader does ("Sep 2026")
+        try:
+            return pd.Period(pd.to_datetime(str(c), format="%b %Y"), freq="M").strftime("%Y-%m")
+        except ValueError:
+            return c
+
+    for table in (csv.rename(columns=month_code), book.rename(columns=month_code)):
         row = table[table.iloc[:, 0].astype(str).str.startswith("Jiang'an")]
         assert len(row) == 1 and pd.isna(row["2026-09"].iloc[0]), row
         assert (
