@@ -28,7 +28,9 @@ LEVEL_RGB = {
     "partner": [75, 85, 99],
 }
 SITE_RGB = [219, 39, 119]
-MAX_MAP_CELLS = 10**9  # the one-picture mode (ui.map_raster) is off: deck.gl's JSON converter parsed its data: URL as an expression (browser error)
+MAX_MAP_CELLS = (
+    10**9
+)  # the one-picture mode (ui.map_raster) is off: deck.gl's JSON converter parsed its data: URL as an expression (browser error)
 HOVER_MAX = 2_500  # at most this many squares to hover over: 500 m, 1 km, 2 km... whichever fits
 M_PER_DEG_LAT = 110_574.0
 
