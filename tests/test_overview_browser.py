@@ -26,7 +26,9 @@ def test_new_employment_tile_opens_targets_with_its_filters(server: str, browser
     page.goto(f"{server}/overview")
     wait_ready(page)
     assert page.locator("[data-testid='stException']").count() == 0
-    link = page.locator("a[href*='indicator=urban_new_employment']").first
+    link = page.locator(
+        "[data-testid='stPageLink-NavLink'][href*='indicator=urban_new_employment']"
+    ).first  # the tile's link, not the briefing's (a new tab)
     href = link.get_attribute("href") or ""
     assert "year=2026" in href and "month=10" in href
     # An open popover (focus trap) marks the rest of the page inert: close it, and if the page stays inert under
